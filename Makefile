@@ -1,0 +1,92 @@
+# Gantry — one binary, `gantry`.  See README.md.
+#
+#   make              build build/gantry
+#   make test         build and run every test, then the unit tests again under
+#                     AddressSanitizer + UBSan; ends with "N passed, N failed"
+#   make run          start the platform (installs what it needs first)
+#   make bench        run the benchmarks under bench/
+#   make fuzz         libFuzzer targets under fuzz/ (clang), FUZZ_RUNS executions each
+#   make SANITIZER=address,undefined <target>   same targets, sanitized, in build/san
+#
+# Every target first runs scripts/deps.sh, which installs the Debian packages on a
+# fresh machine and returns at once when they are present.
+
+CC        ?= cc
+SRCS      := $(sort $(wildcard src/*/*.c src/*/*/*.c))
+LIB_SRCS  := $(SRCS)
+TESTS     := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
+BENCHES   := $(basename $(notdir $(wildcard bench/*.c)))
+
+VERSION   := 0.1.0
+COMMIT    := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+ifneq ($(SANITIZER),)
+BUILD     := build/san
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=all
+LDFLAGS   += -fsanitize=$(SANITIZER)
+else
+BUILD     := build
+OPT       := -O2 -g
+endif
+
+CFLAGS    += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Isrc $(OPT) -MMD -MP
+LDLIBS    += -lyaml -ljansson -lm
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libgantry.a
+
+.PHONY: all deps test run bench fuzz clean
+
+all: $(BUILD)/gantry
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The version stamp lives in its own object so only it rebuilds when HEAD moves.
+$(BUILD)/version.o: FORCE | deps
+	@mkdir -p $(dir $@)
+	@printf 'const char gantry_version[] = "%s";\nconst char gantry_commit[] = "%s";\n' \
+	    '$(VERSION)' '$(COMMIT)' > $(BUILD)/version.c.tmp
+	@cmp -s $(BUILD)/version.c.tmp $(BUILD)/version.c 2>/dev/null || mv $(BUILD)/version.c.tmp $(BUILD)/version.c
+	@rm -f $(BUILD)/version.c.tmp
+	$(CC) $(CFLAGS) -c $(BUILD)/version.c -o $@
+FORCE:
+
+$(LIB): $(filter-out $(BUILD)/src/main.o,$(LIB_OBJS)) $(BUILD)/version.o
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/gantry: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+test: $(BUILD)/gantry $(TESTS:%=$(BUILD)/tests/%)
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined build/san/gantry \
+	    $(TESTS:%=build/san/tests/%)
+	@tests/run.sh $(BUILD) build/san
+
+run: $(BUILD)/gantry
+	@scripts/run.sh $(BUILD)/gantry
+
+bench: $(BENCHES:%=$(BUILD)/bench/%)
+	@for b in $(BENCHES); do echo "== bench/$$b"; $(BUILD)/bench/$$b || exit 1; done
+
+FUZZ_RUNS ?= 1000000
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_RUNS)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d)

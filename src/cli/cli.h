@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli — the `gantry` command line: dispatch, help, and the client commands.
+ *
+ * Every command is a row in one table (cli.c) with its usage text, so
+ * `gantry help`, `gantry <cmd> --help` and the errors for unknown commands
+ * and options read from the same place. Exit status: 0 success, 1 the
+ * command ran and found a failure (an invalid job file), 2 a usage error.
+ */
+#ifndef GANTRY_CLI_CLI_H
+#define GANTRY_CLI_CLI_H
+
+#include <stdio.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+struct cli_cmd {
+	const char *name;       /* "job validate" */
+	const char *args;       /* "[--json] FILE..." */
+	const char *summary;    /* one line for `gantry help` */
+	const char *help;       /* the rest of `--help`, or NULL */
+	int (*run)(const struct cli_cmd *cmd, int argc, char **argv);  /* argv[0] is the first arg */
+};
+
+int cli_main(int argc, char **argv);
+
+/* Print "gantry <cmd>: <msg>" and the command's usage on stderr; returns CLI_USAGE. */
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void cli_print_usage(FILE *f, const struct cli_cmd *cmd);
+/* True when argv holds -h or --help before any "--". */
+int cli_wants_help(int argc, char **argv);
+
+/* commands */
+int cli_job_validate(const struct cli_cmd *cmd, int argc, char **argv);
+
+extern const char gantry_version[];
+extern const char gantry_commit[];
+
+#endif
