@@ -46,15 +46,16 @@ $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# The version stamp lives in its own object so only it rebuilds when HEAD moves.
-$(BUILD)/version.o: FORCE | deps
+# The version stamp is its own file, rewritten only when HEAD moves.
+$(BUILD)/version.c: FORCE
 	@mkdir -p $(dir $@)
 	@printf 'const char gantry_version[] = "%s";\nconst char gantry_commit[] = "%s";\n' \
-	    '$(VERSION)' '$(COMMIT)' > $(BUILD)/version.c.tmp
-	@cmp -s $(BUILD)/version.c.tmp $(BUILD)/version.c 2>/dev/null || mv $(BUILD)/version.c.tmp $(BUILD)/version.c
-	@rm -f $(BUILD)/version.c.tmp
-	$(CC) $(CFLAGS) -c $(BUILD)/version.c -o $@
+	    '$(VERSION)' '$(COMMIT)' > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
+
+$(BUILD)/version.o: $(BUILD)/version.c | deps
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(filter-out $(BUILD)/src/main.o,$(LIB_OBJS)) $(BUILD)/version.o
 	@rm -f $@

@@ -648,7 +648,8 @@ static int close_collection(struct loader *ld, const yaml_event_t *ev)
 		v->items = arena_alloc(ld->a, (n ? n : 1) * sizeof(*v->items));
 		if (!v->items)
 			return GERR_NOMEM;
-		memcpy(v->items, ld->items + f->first, n * sizeof(*v->items));
+		if (n)
+			memcpy(v->items, ld->items + f->first, n * sizeof(*v->items));
 		v->n = n;
 		ld->nitems = f->first;
 		if (f->tag == CT_OMAP || f->tag == CT_PAIRS) {
