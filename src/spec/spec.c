@@ -107,25 +107,30 @@ void spec__drop_errors(struct spec_job *job, size_t n)
 		job->ndiags = n;
 }
 
-int spec_job_load(struct spec_job *job, const char *text, size_t len, const struct spec_opts *opts)
+int spec_yaml_load(struct spec_job *job, const char *text, size_t len)
 {
-	struct spec__refs *refs = NULL;
-	int rc;
-
 	reset(job);
-	if (len > SPEC_MAX_BYTES) {
-		spec__error(job, 0, 0, "the job file is %zu bytes; the limit is %u bytes (1 MiB)",
-		            len, SPEC_MAX_BYTES);
-		return GERR_TOO_LARGE;
-	}
 	char *copy = arena_strndup(&job->arena, text, len);
 	if (!copy)
 		return GERR_NOMEM;
 	job->text = copy;
 	job->text_len = len;
 	job->secrets_start = job->secrets_end = SIZE_MAX;
+	return spec__yaml_load(job);
+}
 
-	if ((rc = spec__yaml_load(job)))
+int spec_job_load(struct spec_job *job, const char *text, size_t len, const struct spec_opts *opts)
+{
+	struct spec__refs *refs = NULL;
+	int rc;
+
+	if (len > SPEC_MAX_BYTES) {
+		reset(job);
+		spec__error(job, 0, 0, "the job file is %zu bytes; the limit is %u bytes (1 MiB)",
+		            len, SPEC_MAX_BYTES);
+		return GERR_TOO_LARGE;
+	}
+	if ((rc = spec_yaml_load(job, text, len)))
 		return rc;
 	if ((rc = spec__schema_check(job, job->root)))
 		return rc;

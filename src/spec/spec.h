@@ -240,6 +240,14 @@ void spec_job_free(struct spec_job *job);
  */
 int spec_job_load(struct spec_job *job, const char *text, size_t len, const struct spec_opts *opts);
 
+/*
+ * Parse text[0..len) as YAML (or JSON) only, with the same reader and the
+ * same js-yaml semantics as job files, but no job checks and no size limit:
+ * for config files. The tree is job->root; errors are in job->diags.
+ * Returns 0, GERR_PROTOCOL, GERR_TOO_LARGE (depth, aliases) or GERR_NOMEM.
+ */
+int spec_yaml_load(struct spec_job *job, const char *text, size_t len);
+
 /* The file as submitted with the top-level secrets value replaced by
  * "******" (what OpenPAI stores as the job config). Arena memory. */
 const char *spec_job_masked_config(struct spec_job *job);
