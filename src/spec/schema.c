@@ -54,9 +54,13 @@ struct sch;
 
 struct prop {
 	const char *name;
+	size_t len;
 	const struct sch *s;    /* &FALSE_SCHEMA for a `false` schema */
 	bool required;
 };
+
+#define P(name, schema, required) { name, sizeof(name) - 1, schema, required }
+#define P_END { NULL, 0, NULL, false }
 
 struct pprop {
 	const struct pattern *pat;
@@ -192,7 +196,7 @@ static void object_rules(struct vctx *c, const struct spec_value *v, const struc
 			const struct spec_member *m = &v->members[i];
 			bool known = false;
 			for (const struct prop *p = s->props; p && p->name && !known; p++)
-				known = strlen(p->name) == m->klen && !memcmp(p->name, m->key, m->klen);
+				known = p->len == m->klen && !memcmp(p->name, m->key, m->klen);
 			for (const struct pprop *pp = s->pprops; pp && pp->pat && !known; pp++)
 				known = match_pattern(pp->pat, m->key, m->klen);
 			if (!known) {
@@ -203,7 +207,7 @@ static void object_rules(struct vctx *c, const struct spec_value *v, const struc
 		}
 	}
 	for (const struct prop *p = s->props; p && p->name; p++) {
-		const struct spec_value *child = spec__get(v, p->name, strlen(p->name));
+		const struct spec_value *child = spec__get(v, p->name, p->len);
 		if (!child) {
 			if (p->required) {
 				snprintf(msg, sizeof(msg), "should have required property '%s'", p->name);
@@ -211,7 +215,7 @@ static void object_rules(struct vctx *c, const struct spec_value *v, const struc
 			}
 			continue;
 		}
-		descend(c, child, p->s, ".", p->name, strlen(p->name), "");
+		descend(c, child, p->s, ".", p->name, p->len, "");
 	}
 	for (const struct pprop *pp = s->pprops; pp && pp->pat; pp++)
 		for (size_t i = 0; i < v->n; i++) {
@@ -390,11 +394,11 @@ static const struct sch S_JOB_TYPE = { TYPE(T_STR, "string"), .enums = JOB_TYPES
 
 /* base.json's properties, first in every merged prerequisite schema */
 #define BASE_PROPS                                   \
-	{ "protocolVersion", &S_PROTOCOL_VERSION, false }, \
-	{ "name", &S_NAME, true },                          \
-	{ "version", &S_VERSION, false },                   \
-	{ "contributor", &S_STRING, false },                \
-	{ "description", &S_STRING, false }
+	P("protocolVersion", &S_PROTOCOL_VERSION, false), \
+	P("name", &S_NAME, true),                          \
+	P("version", &S_VERSION, false),                   \
+	P("contributor", &S_STRING, false),                \
+	P("description", &S_STRING, false)
 
 static const struct enumv T_SCRIPT_OUTPUT[] = { { SPEC_STRING, "script", 0 }, { SPEC_STRING, "output", 0 } };
 static const struct enumv T_DATA[] = { { SPEC_STRING, "data", 0 } };
@@ -404,35 +408,35 @@ static const struct sch S_TYPE_DATA = { TYPE(T_STR, "string"), .enums = T_DATA, 
 static const struct sch S_TYPE_IMAGE = { TYPE(T_STR, "string"), .enums = T_IMAGE, .nenums = 1 };
 
 static const struct prop AUTH_PROPS[] = {
-	{ "username", &S_STRING, false },
-	{ "password", &S_STRING, false },
-	{ "registryuri", &S_STRING, false },
-	{ NULL, NULL, false },
+	P("username", &S_STRING, false),
+	P("password", &S_STRING, false),
+	P("registryuri", &S_STRING, false),
+	P_END,
 };
 static const struct sch S_AUTH = { TYPE(T_OBJ, "object"), .props = AUTH_PROPS };
 
 static const struct prop SCRIPT_PROPS[] = {
 	BASE_PROPS,
-	{ "type", &S_TYPE_SCRIPT_OUTPUT, true },
-	{ "plugin", &S_STRING, false },
-	{ "require", &S_STRINGS, false },
-	{ "uri", &S_STRING, false },
-	{ NULL, NULL, false },
+	P("type", &S_TYPE_SCRIPT_OUTPUT, true),
+	P("plugin", &S_STRING, false),
+	P("require", &S_STRINGS, false),
+	P("uri", &S_STRING, false),
+	P_END,
 };
 static const struct prop DATA_PROPS[] = {
 	BASE_PROPS,
-	{ "type", &S_TYPE_DATA, true },
-	{ "plugin", &S_STRING, false },
-	{ "require", &S_STRINGS, false },
-	{ "uri", &S_STRINGS, false },
-	{ NULL, NULL, false },
+	P("type", &S_TYPE_DATA, true),
+	P("plugin", &S_STRING, false),
+	P("require", &S_STRINGS, false),
+	P("uri", &S_STRINGS, false),
+	P_END,
 };
 static const struct prop IMAGE_PROPS[] = {
 	BASE_PROPS,
-	{ "type", &S_TYPE_IMAGE, true },
-	{ "auth", &S_AUTH, false },
-	{ "uri", &S_STRING, true },
-	{ NULL, NULL, false },
+	P("type", &S_TYPE_IMAGE, true),
+	P("auth", &S_AUTH, false),
+	P("uri", &S_STRING, true),
+	P_END,
 };
 static const struct sch S_MERGED_SCRIPT = { TYPE(T_OBJ, "object"), .props = SCRIPT_PROPS };
 static const struct sch S_MERGED_DATA = { TYPE(T_OBJ, "object"), .props = DATA_PROPS };
@@ -452,18 +456,18 @@ static const struct sch S_INSTANCES = {
 };
 
 static const struct prop COMPLETION_PROPS[] = {
-	{ "minFailedInstances", &S_INT_OR_NULL, false },
-	{ "minSucceededInstances", &S_INT_OR_NULL, false },
-	{ NULL, NULL, false },
+	P("minFailedInstances", &S_INT_OR_NULL, false),
+	P("minSucceededInstances", &S_INT_OR_NULL, false),
+	P_END,
 };
 static const struct sch S_COMPLETION = { TYPE(T_OBJ, "object"), .props = COMPLETION_PROPS, .no_additional = true };
 
 /* rest-server misplaces `additionalProperties: false` inside `properties`,
  * which makes it a property whose schema is `false`. */
 static const struct prop EXTRA_OPTS_PROPS[] = {
-	{ "shmMB", &S_INTEGER, false },
-	{ "additionalProperties", &FALSE_SCHEMA, false },
-	{ NULL, NULL, false },
+	P("shmMB", &S_INTEGER, false),
+	P("additionalProperties", &FALSE_SCHEMA, false),
+	P_END,
 };
 static const struct sch S_EXTRA_OPTS = { TYPE(T_OBJ, "object"), .props = EXTRA_OPTS_PROPS };
 
@@ -471,69 +475,69 @@ static const struct pprop PORTS_PPROPS[] = { { &PAT_IDENT, &S_INTEGER }, { NULL,
 static const struct sch S_PORTS = { .pprops = PORTS_PPROPS, .min_props = 1, .no_additional = true };
 
 static const struct prop RESOURCE_PROPS[] = {
-	{ "cpu", &S_INTEGER, true },
-	{ "memoryMB", &S_INTEGER, true },
-	{ "gpu", &S_INTEGER, true },
-	{ "ports", &S_PORTS, false },
-	{ NULL, NULL, false },
+	P("cpu", &S_INTEGER, true),
+	P("memoryMB", &S_INTEGER, true),
+	P("gpu", &S_INTEGER, true),
+	P("ports", &S_PORTS, false),
+	P_END,
 };
 static const struct sch S_RESOURCES = { TYPE(T_OBJ, "object"), .props = RESOURCE_PROPS, .no_additional = true };
 
 static const struct prop ROLE_PROPS[] = {
-	{ "protocolVersion", &S_PROTOCOL_VERSION, false },
-	{ "instances", &S_INSTANCES, false },
-	{ "completion", &S_COMPLETION, false },
-	{ "taskRetryCount", &S_INTEGER, false },
-	{ "prerequisites", &S_STRINGS, false },
-	{ "dockerImage", &S_STRING, true },
-	{ "data", &S_STRING, false },
-	{ "output", &S_STRING, false },
-	{ "script", &S_STRING, false },
-	{ "extraContainerOptions", &S_EXTRA_OPTS, false },
-	{ "resourcePerInstance", &S_RESOURCES, true },
-	{ "commands", &S_STRINGS_MIN1, true },
-	{ NULL, NULL, false },
+	P("protocolVersion", &S_PROTOCOL_VERSION, false),
+	P("instances", &S_INSTANCES, false),
+	P("completion", &S_COMPLETION, false),
+	P("taskRetryCount", &S_INTEGER, false),
+	P("prerequisites", &S_STRINGS, false),
+	P("dockerImage", &S_STRING, true),
+	P("data", &S_STRING, false),
+	P("output", &S_STRING, false),
+	P("script", &S_STRING, false),
+	P("extraContainerOptions", &S_EXTRA_OPTS, false),
+	P("resourcePerInstance", &S_RESOURCES, true),
+	P("commands", &S_STRINGS_MIN1, true),
+	P_END,
 };
 static const struct sch S_ROLE = { TYPE(T_OBJ, "object"), .props = ROLE_PROPS, .no_additional = true };
 static const struct pprop ROLES_PPROPS[] = { { &PAT_IDENT, &S_ROLE }, { NULL, NULL } };
 static const struct sch S_ROLES = { .pprops = ROLES_PPROPS, .min_props = 1, .no_additional = true };
 
 static const struct prop DEPLOY_ROLE_PROPS[] = {
-	{ "preCommands", &S_STRINGS_MIN1, false },
-	{ "postCommands", &S_STRINGS_MIN1, false },
-	{ NULL, NULL, false },
+	P("preCommands", &S_STRINGS_MIN1, false),
+	P("postCommands", &S_STRINGS_MIN1, false),
+	P_END,
 };
 static const struct sch S_DEPLOY_ROLE = { TYPE(T_OBJ, "object"), .props = DEPLOY_ROLE_PROPS, .no_additional = true };
 static const struct pprop DEPLOY_ROLES_PPROPS[] = { { &PAT_IDENT, &S_DEPLOY_ROLE }, { NULL, NULL } };
 static const struct sch S_DEPLOY_ROLES = { .pprops = DEPLOY_ROLES_PPROPS, .min_props = 1, .no_additional = true };
 static const struct prop DEPLOY_PROPS[] = {
-	{ "protocolVersion", &S_PROTOCOL_VERSION, false },
-	{ "name", &S_NAME, true },
-	{ "taskRoles", &S_DEPLOY_ROLES, true },
-	{ NULL, NULL, false },
+	P("protocolVersion", &S_PROTOCOL_VERSION, false),
+	P("name", &S_NAME, true),
+	P("taskRoles", &S_DEPLOY_ROLES, true),
+	P_END,
 };
 static const struct sch S_DEPLOYMENT = { TYPE(T_OBJ, "object"), .props = DEPLOY_PROPS };
 static const struct sch S_DEPLOYMENTS = { TYPE(T_ARR, "array"), .items = &S_DEPLOYMENT, .min_items = 1 };
 
-static const struct prop DEFAULTS_PROPS[] = { { "deployment", &S_STRING, false }, { NULL, NULL, false } };
+static const struct prop DEFAULTS_PROPS[] = { P("deployment", &S_STRING, false), P_END };
 static const struct sch S_DEFAULTS = { TYPE(T_OBJ, "object"), .props = DEFAULTS_PROPS };
 
 static const struct prop PROTOCOL_PROPS[] = {
-	{ "protocolVersion", &S_PROTOCOL_VERSION, true },
-	{ "name", &S_NAME, true },
-	{ "type", &S_JOB_TYPE, true },
-	{ "version", &S_VERSION, false },
-	{ "contributor", &S_STRING, false },
-	{ "description", &S_STRING, false },
-	{ "prerequisites", &S_PREREQS, false },
-	{ "parameters", &S_OBJECT, false },
-	{ "secrets", &S_OBJECT, false },
-	{ "jobRetryCount", &S_JOB_RETRY, false },
-	{ "taskRoles", &S_ROLES, true },
-	{ "deployments", &S_DEPLOYMENTS, false },
-	{ "defaults", &S_DEFAULTS, false },
-	{ "extras", &S_OBJECT, false },
-	{ NULL, NULL, false },
+	P("protocolVersion", &S_PROTOCOL_VERSION, true),
+	P("name", &S_NAME, true),
+	P("type", &S_JOB_TYPE, true),
+	P("version", &S_VERSION, false),
+	P("contributor", &S_STRING, false),
+	P("description", &S_STRING, false),
+	P("prerequisites", &S_PREREQS, false),
+	P("parameters", &S_OBJECT, false),
+	P("secrets", &S_OBJECT, false),
+	P("jobRetryCount", &S_JOB_RETRY, false),
+	P("taskRoles", &S_ROLES, true),
+	P("deployments", &S_DEPLOYMENTS, false),
+	P("defaults", &S_DEFAULTS, false),
+	P("extras", &S_OBJECT, false),
+	P_END,
 };
 static const struct sch S_PROTOCOL = { TYPE(T_OBJ, "object"), .props = PROTOCOL_PROPS, .no_additional = true };
 
@@ -545,23 +549,23 @@ static const struct enumv PRIORITY_CLASSES[] = {
 static const struct sch S_PRIORITY_CLASS = { .enums = PRIORITY_CLASSES, .nenums = 3 };
 static const struct sch S_STRING_OR_NULL = { TYPE(T_STR | T_NULL, "string,null") };
 static const struct prop HIVED_ROLE_PROPS[] = {
-	{ "skuType", &S_STRING_OR_NULL, false },
-	{ "pinnedCellId", &S_STRING_OR_NULL, false },
-	{ "affinityGroupName", &S_STRING_OR_NULL, false },
-	{ NULL, NULL, false },
+	P("skuType", &S_STRING_OR_NULL, false),
+	P("pinnedCellId", &S_STRING_OR_NULL, false),
+	P("affinityGroupName", &S_STRING_OR_NULL, false),
+	P_END,
 };
 static const struct sch S_HIVED_ROLE = { TYPE(T_OBJ, "object"), .props = HIVED_ROLE_PROPS };
 static const struct pprop HIVED_ROLES_PPROPS[] = { { &PAT_HIVED_ROLE, &S_HIVED_ROLE }, { NULL, NULL } };
 static const struct sch S_HIVED_ROLES = { .pprops = HIVED_ROLES_PPROPS, .min_props = 1, .no_additional = true };
 static const struct prop HIVED_PROPS[] = {
-	{ "jobPriorityClass", &S_PRIORITY_CLASS, false },
-	{ "taskRoles", &S_HIVED_ROLES, false },
-	{ NULL, NULL, false },
+	P("jobPriorityClass", &S_PRIORITY_CLASS, false),
+	P("taskRoles", &S_HIVED_ROLES, false),
+	P_END,
 };
 static const struct sch S_HIVED = { TYPE(T_OBJ, "object"), .props = HIVED_PROPS };
-static const struct prop HIVED_EXTRAS_PROPS[] = { { "hivedScheduler", &S_HIVED, false }, { NULL, NULL, false } };
+static const struct prop HIVED_EXTRAS_PROPS[] = { P("hivedScheduler", &S_HIVED, false), P_END };
 static const struct sch S_HIVED_EXTRAS = { TYPE(T_OBJ, "object"), .props = HIVED_EXTRAS_PROPS };
-static const struct prop HIVED_ROOT_PROPS[] = { { "extras", &S_HIVED_EXTRAS, false }, { NULL, NULL, false } };
+static const struct prop HIVED_ROOT_PROPS[] = { P("extras", &S_HIVED_EXTRAS, false), P_END };
 static const struct sch S_HIVED_ROOT = { TYPE(T_OBJ, "object"), .props = HIVED_ROOT_PROPS };
 
 int spec__schema_check(struct spec_job *job, const struct spec_value *root)

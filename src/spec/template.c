@@ -192,20 +192,22 @@ static int tokenize(struct tokz *z)
 	while (z->pos < z->len) {
 		size_t start = z->pos;
 		size_t k = find(z, z->pos, z->open, z->olen);
-		/* text, one token per character, as mustache.js keeps them */
+		/* Text up to the tag. mustache.js keeps one token per character so it
+		 * can drop the whitespace of standalone lines; a line that is
+		 * standalone has no other text, so one token per line is enough. */
 		for (size_t i = z->pos; i < k;) {
-			size_t w = ws(z, i);
-			size_t cw = w;
-			if (!w) {
-				unsigned char c = (unsigned char)z->s[i];
-				cw = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-				if (i + cw > k)
-					cw = k - i;
-				non_space = true;
-			}
-			if (!push(z, TK_TEXT, i, i + cw, i))
+			const char *nl = memchr(z->s + i, '\n', k - i);
+			size_t e = nl ? (size_t)(nl - z->s) + 1 : k;
+			if (!non_space)
+				for (size_t j = i; j < e && !non_space;) {
+					size_t w = ws(z, j);
+					if (!w)
+						non_space = true;
+					j += w ? w : 1;
+				}
+			if (!push(z, TK_TEXT, i, e, i))
 				goto nomem;
-			if (z->s[i] == '\n') {
+			if (nl) {
 				if (has_tag && !non_space) {
 					for (size_t j = line_first; j < z->n; j++)
 						if (z->t[j].kind == TK_TEXT)
@@ -214,7 +216,7 @@ static int tokenize(struct tokz *z)
 				line_first = z->n;
 				has_tag = non_space = false;
 			}
-			i += cw;
+			i = e;
 		}
 		z->pos = k;
 		if (z->pos >= z->len)
@@ -384,32 +386,37 @@ static const struct spec_value *ctx_get(const struct spec__tctx *c, const char *
 static void render_name(const char *name, size_t n, const struct spec__tctx *c, struct buf *out,
                         bool *used_secret)
 {
-	struct buf path = BUF_INIT;
-	/* rest-server: tokenStr.replace(/\[(\d+)\]/g, '.$1') */
+	char small[128];
+	/* rest-server: tokenStr.replace(/\[(\d+)\]/g, '.$1'), which never lengthens it */
+	char *p = n < sizeof(small) ? small : malloc(n + 1);
+	size_t plen = 0;
+	if (!p) {
+		out->oom = true;
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (name[i] == '[') {
 			size_t j = i + 1;
 			while (j < n && name[j] >= '0' && name[j] <= '9')
 				j++;
 			if (j > i + 1 && j < n && name[j] == ']') {
-				buf_putc(&path, '.');
-				buf_append(&path, name + i + 1, j - i - 1);
+				p[plen++] = '.';
+				memcpy(p + plen, name + i + 1, j - i - 1);
+				plen += j - i - 1;
 				i = j;
 				continue;
 			}
 		}
-		buf_putc(&path, name[i]);
+		p[plen++] = name[i];
 	}
-	const char *p = buf_str(&path);
-	size_t plen = path.len;
+	p[plen] = '\0';
 	const struct spec_value *v = NULL;
 	struct spec_value scratch;
 	bool secret = false;
 
 	if (plen == 1 && p[0] == '.') {
 		buf_puts(out, "[object Object]");   /* the context object itself */
-		buf_fini(&path);
-		return;
+		goto out;
 	}
 	const char *dot = memchr(p, '.', plen);
 	if (dot && dot > p) {
@@ -437,14 +444,16 @@ static void render_name(const char *name, size_t n, const struct spec__tctx *c, 
 		buf_append(out, p, plen);
 		buf_puts(out, " %>");
 	}
-	buf_fini(&path);
+out:
+	if (p != small)
+		free(p);
 }
 
 int spec__render(const char *tmpl, size_t len, const struct spec__tctx *ctx, struct buf *out,
                  bool *used_secret, char *err, size_t errlen)
 {
 	struct tokz z = { .s = tmpl, .len = len, .err = err, .errlen = errlen };
-	struct buf raw = BUF_INIT;
+	size_t base = out->len;
 	int rc;
 
 	z.open = "<%";
@@ -464,22 +473,24 @@ int spec__render(const char *tmpl, size_t len, const struct spec__tctx *ctx, str
 			depth--;
 		} else if (depth == 0) {
 			if (t->kind == TK_TEXT)
-				buf_append(&raw, tmpl + t->a, t->b - t->a);
+				buf_append(out, tmpl + t->a, t->b - t->a);
 			else if (t->kind == TK_NAME)
-				render_name(tmpl + t->a, t->b - t->a, ctx, &raw, used_secret);
+				render_name(tmpl + t->a, t->b - t->a, ctx, out, used_secret);
 		}
 	}
-	if (raw.oom) {
+	if (out->oom) {
 		rc = GERR_NOMEM;
 		goto out;
 	}
-	size_t a, b;
-	spec__js_trim(buf_str(&raw), raw.len, &a, &b);
-	buf_append(out, buf_str(&raw) + a, b - a);
-	if (out->oom)
-		rc = GERR_NOMEM;
+	/* result.trim(), in place */
+	if (out->len > base) {
+		size_t a, b;
+		spec__js_trim(out->data + base, out->len - base, &a, &b);
+		if (a)
+			memmove(out->data + base, out->data + base + a, b - a);
+		buf_truncate(out, base + (b - a));
+	}
 out:
 	free(z.t);
-	buf_fini(&raw);
 	return rc;
 }

@@ -72,7 +72,14 @@ void spec__js_number(struct buf *out, double d)
 	}
 	/* Fast path: integers below 2^53 print as themselves. */
 	if (d < 9007199254740992.0 && d == floor(d)) {
-		buf_printf(out, "%.0f", d);
+		char digits[20];
+		int k = sizeof(digits);
+		uint64_t u = (uint64_t)d;
+		do {
+			digits[--k] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		buf_append(out, digits + k, sizeof(digits) - (size_t)k);
 		return;
 	}
 	char tmp[40];
