@@ -25,16 +25,24 @@ static const struct cli_cmd COMMANDS[] = {
 };
 #define NCOMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 
+/* "  name args    summary", the summary on its own line when the head is long */
+static void print_row(FILE *f, const struct cli_cmd *c)
+{
+	char head[128];
+	snprintf(head, sizeof(head), "%s%s%s", c->name, *c->args ? " " : "", c->args);
+	if (strlen(head) > 30)
+		fprintf(f, "  %s\n  %-30s %s\n", head, "", c->summary);
+	else
+		fprintf(f, "  %-30s %s\n", head, c->summary);
+}
+
 static void print_main_usage(FILE *f)
 {
 	fprintf(f, "usage: gantry <command> [<args>]\n\n"
 	           "Gantry shares a GPU cluster among teams: OpenPAI job protocol, API and tools,\n"
 	           "HiveD scheduling, on one box or on Slurm.\n\nCommands:\n");
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		char head[64];
-		snprintf(head, sizeof(head), "%s %s", COMMANDS[i].name, COMMANDS[i].args);
-		fprintf(f, "  %-40s %s\n", head, COMMANDS[i].summary);
-	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		print_row(f, &COMMANDS[i]);
 	fprintf(f, "\nRun 'gantry <command> --help' for a command's options.\n");
 }
 
@@ -122,11 +130,8 @@ static void print_group(FILE *f, const char *group)
 	fprintf(f, "usage: gantry %s <command> [<args>]\n\nCommands:\n", group);
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		size_t len = strlen(group);
-		if (!strncmp(COMMANDS[i].name, group, len) && COMMANDS[i].name[len] == ' ') {
-			char head[64];
-			snprintf(head, sizeof(head), "%s %s", COMMANDS[i].name, COMMANDS[i].args);
-			fprintf(f, "  %-40s %s\n", head, COMMANDS[i].summary);
-		}
+		if (!strncmp(COMMANDS[i].name, group, len) && COMMANDS[i].name[len] == ' ')
+			print_row(f, &COMMANDS[i]);
 	}
 }
 
@@ -161,8 +166,10 @@ int cli_main(int argc, char **argv)
 		print_main_usage(stdout);
 		return CLI_OK;
 	}
-	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
-		return cmd_version(&COMMANDS[1], 0, argv);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		char version[] = "version";
+		return cli_main(2, (char *[]){ argv[0], version, NULL });
+	}
 	const struct cli_cmd *c = lookup(argc - 1, argv + 1, &used, &group);
 	if (!c) {
 		if (group) {
