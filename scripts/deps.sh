@@ -3,7 +3,8 @@
 # Idempotent: returns at once when everything is present (one dpkg-query).
 set -eu
 
-PKGS="make gcc clang libc6-dev libyaml-dev libjansson-dev libcmocka-dev pkg-config git"
+PKGS="make gcc clang libc6-dev libyaml-dev libjansson-dev libcmocka-dev pkg-config git
+      libmicrohttpd-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libssl-dev curl python3"
 
 missing=""
 for p in $PKGS; do

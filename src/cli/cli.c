@@ -20,6 +20,25 @@ static const struct cli_cmd COMMANDS[] = {
 	  "                (secrets are masked)\n"
 	  "  --user NAME   the submitting user, for affinity group names (default $USER)\n",
 	  cli_job_validate },
+	{ "server", "[--data DIR] [--listen ADDR:PORT] [--config FILE] [--quiet]",
+	  "run the Gantry server (REST API v2, scheduler, store)",
+	  "Runs until SIGTERM or SIGINT, then stops gracefully (in-flight requests\n"
+	  "finish, the store is closed cleanly).\n"
+	  "\n"
+	  "  --data DIR          the data directory (default $GANTRY_DATA or ./var): the\n"
+	  "                      SQLite store, the first admin password, logs\n"
+	  "  --listen ADDR:PORT  where to serve HTTP (default 127.0.0.1:9186; port 0\n"
+	  "                      picks a free one, written to DIR/listen)\n"
+	  "  --config FILE       a cluster file: HiveD's physicalCluster and\n"
+	  "                      virtualClusters, OpenPAI's skuTypes, Gantry's nodes.\n"
+	  "                      Without it this machine is the only node and one\n"
+	  "                      virtual cluster, default, holds it all.\n"
+	  "  --quiet             no line per request in the log\n"
+	  "\n"
+	  "On first start the user admin is created with the password in\n"
+	  "$GANTRY_ADMIN_PASSWORD, or a random one printed once and saved in\n"
+	  "DIR/admin-password (mode 0600).\n",
+	  cli_server },
 	{ "version", "", "print the version and the commit it was built from", NULL, cmd_version },
 	{ "help", "[COMMAND]", "show help for gantry or for one command", NULL, cmd_help },
 };

@@ -33,6 +33,7 @@ int cli_wants_help(int argc, char **argv);
 
 /* commands */
 int cli_job_validate(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_server(const struct cli_cmd *cmd, int argc, char **argv);
 
 extern const char gantry_version[];
 extern const char gantry_commit[];
