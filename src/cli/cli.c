@@ -39,6 +39,35 @@ static const struct cli_cmd COMMANDS[] = {
 	  "$GANTRY_ADMIN_PASSWORD, or a random one printed once and saved in\n"
 	  "DIR/admin-password (mode 0600).\n",
 	  cli_server },
+	{ "sim replay", "[--verbose] [--strict] [--no-check] FILE...",
+	  "replay HiveD scheduling scenarios and check every expectation",
+	  "Replays scenario files in the format of tests/data/hived/hived-cases.json\n"
+	  "(its \"format\" key defines every op and expectation) against the scheduler.\n"
+	  "Prints \"PASS name\" or \"FAIL name: step N: expected ... got ...\" per case, then\n"
+	  "\"N passed, N failed\" over the steps that assert something. Exits 0 only if\n"
+	  "every case passes.\n"
+	  "\n"
+	  "  --verbose     print every scheduling decision and every failure\n"
+	  "  --strict      also compare what HiveD was observed doing (\"observed\"):\n"
+	  "                decisions, bind infos, every victim, groups after each step\n"
+	  "  --no-check    skip the scheduler's internal consistency checks (faster)\n",
+	  cli_sim_replay },
+	{ "sim run", "--config FILE --trace FILE [--json] [--until SEC]",
+	  "simulate a job trace on a cluster: queueing, utilization, preemptions",
+	  "Replays a job trace on a cluster config (HiveD config plus skuTypes, YAML or\n"
+	  "JSON) in simulated time and reports, per virtual cluster, the queueing delay\n"
+	  "(p50, p95), GPU utilization, preemptions and the jobs that could never fit:\n"
+	  "what happens if the quotas change.\n"
+	  "\n"
+	  "The trace is CSV with a header naming at least: submit (seconds), duration\n"
+	  "(seconds), vc, priority, instances, gpu (GPUs per instance). Optional columns:\n"
+	  "name, cpu, memory (MB), sku, pinned (a pinned cell id).\n"
+	  "\n"
+	  "  --config FILE  the cluster (see docs/admin/scheduler.md)\n"
+	  "  --trace FILE   the jobs\n"
+	  "  --json         print the report as JSON\n"
+	  "  --until SEC    stop the simulation at this time\n",
+	  cli_sim_run },
 	{ "version", "", "print the version and the commit it was built from", NULL, cmd_version },
 	{ "help", "[COMMAND]", "show help for gantry or for one command", NULL, cmd_help },
 };

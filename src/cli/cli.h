@@ -10,6 +10,7 @@
 #ifndef GANTRY_CLI_CLI_H
 #define GANTRY_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -33,6 +34,12 @@ int cli_wants_help(int argc, char **argv);
 
 /* commands */
 int cli_job_validate(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_sim_replay(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_sim_run(const struct cli_cmd *cmd, int argc, char **argv);
+/* Replay one HiveD scenario file, printing PASS/FAIL lines to out; counts the
+ * steps that assert. Returns CLI_OK when every case passes. */
+int cli_sim_replay_file(const char *path, FILE *out, bool check, bool verbose, bool strict, int *passed,
+                        int *failed);
 int cli_server(const struct cli_cmd *cmd, int argc, char **argv);
 
 extern const char gantry_version[];
