@@ -27,7 +27,7 @@
 #include "cli/cli.h"
 #include "sched/sched.h"
 
-static __attribute__((unused)) int slurp(const char *path, struct buf *b, char *err, size_t errlen)
+static int slurp(const char *path, struct buf *b, char *err, size_t errlen)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	char chunk[65536];
@@ -781,9 +781,668 @@ int cli_sim_replay(const struct cli_cmd *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* ====================================================================== */
+/* sim run                                                                 */
+/* ====================================================================== */
+
+enum { J_FUTURE, J_WAITING, J_RUNNING, J_DONE, J_NEVER };
+
+struct sjob {
+	const char *name;
+	const char *vc;
+	const char *sku;
+	const char *pinned;
+	char group[32];
+	int priority;
+	bool lazy;
+	double submit, duration;
+	int32_t instances, leaves;
+	double gpu, cpu, memory;
+	int state;
+	double start, end;           /* first start; end of the current run */
+	int preempted;
+	size_t heap;                 /* index in the completion heap */
+	int vcx;                     /* index into the report's VCs */
+	const char *reason;          /* never fits: why */
+	const char *code;
+};
+
+struct svc {
+	const char *name;
+	size_t jobs, started, finished, never, preempted, waiting;
+	double gpu_seconds, cell_seconds;
+	double *delays;
+	size_t ndelays;
+};
+
+struct sim {
+	struct sched *s;
+	struct arena arena;
+	struct sjob *jobs;
+	size_t njobs;
+	struct svc *vcs;
+	size_t nvcs;
+	struct sjob **heap;          /* running jobs by end time */
+	size_t nheap;
+	size_t *queue;               /* waiting jobs, in scheduling order */
+	size_t nqueue;
+	const char **pods;           /* pod names p0.. */
+	int32_t npods;
+	double now, busy_leaf_seconds, gpu_per_leaf, total_gpus;
+	int64_t total_leaves;
+	size_t preemptions, lazy, decisions;
+	struct sched_result res;
+};
+
+static bool heap_less(const struct sjob *a, const struct sjob *b)
+{
+	return a->end < b->end || (a->end == b->end && a < b);
+}
+
+static void heap_swap(struct sim *m, size_t i, size_t k)
+{
+	struct sjob *t = m->heap[i];
+	m->heap[i] = m->heap[k];
+	m->heap[k] = t;
+	m->heap[i]->heap = i;
+	m->heap[k]->heap = k;
+}
+
+static void heap_up(struct sim *m, size_t i)
+{
+	while (i > 0 && heap_less(m->heap[i], m->heap[(i - 1) / 2])) {
+		heap_swap(m, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct sim *m, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, best = i;
+		if (l < m->nheap && heap_less(m->heap[l], m->heap[best]))
+			best = l;
+		if (r < m->nheap && heap_less(m->heap[r], m->heap[best]))
+			best = r;
+		if (best == i)
+			return;
+		heap_swap(m, i, best);
+		i = best;
+	}
+}
+
+static void heap_push(struct sim *m, struct sjob *j)
+{
+	j->heap = m->nheap;
+	m->heap[m->nheap++] = j;
+	heap_up(m, j->heap);
+}
+
+static void heap_remove(struct sim *m, struct sjob *j)
+{
+	size_t i = j->heap;
+	m->nheap--;
+	if (i != m->nheap) {
+		m->heap[i] = m->heap[m->nheap];
+		m->heap[i]->heap = i;
+		heap_up(m, i);
+		heap_down(m, m->heap[i]->heap);
+	}
+}
+
+/* ---- the trace ------------------------------------------------------------------ */
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '"')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '"'))
+		s[--n] = '\0';
+	return s;
+}
+
+enum { C_SUBMIT, C_DURATION, C_VC, C_PRIORITY, C_INSTANCES, C_GPU, C_CPU, C_MEMORY, C_SKU, C_PINNED, C_NAME,
+       C_LAZY, C_COUNT };
+
+static int column_of(const char *h)
+{
+	static const char *const names[][3] = {
+		{ "submit", "submit_time", "arrival" }, { "duration", "runtime", "duration_s" },
+		{ "vc", "virtual_cluster", "virtualcluster" }, { "priority", "prio", NULL },
+		{ "instances", "pods", "tasks" }, { "gpu", "gpus", "gpus_per_instance" },
+		{ "cpu", "cpus", "cpus_per_instance" }, { "memory", "memory_mb", "memorymb" },
+		{ "sku", "sku_type", "leaf_type" }, { "pinned", "pinned_cell", "pinnedcellid" },
+		{ "name", "job", "job_name" }, { "lazy", "lazy_preemption", NULL },
+	};
+	for (int c = 0; c < C_COUNT; c++)
+		for (int k = 0; k < 3; k++)
+			if (names[c][k] && !strcasecmp(h, names[c][k]))
+				return c;
+	return -1;
+}
+
+static int load_trace(struct sim *m, const char *path, char *text, char *err, size_t errlen)
+{
+	int col[C_COUNT];
+	for (int c = 0; c < C_COUNT; c++)
+		col[c] = -1;
+	size_t cap = 0, line = 0;
+	bool header = false;
+	int ncols = 0;
+	for (char *save = NULL, *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+		line++;
+		char *t = trim(ln);
+		if (!*t || *t == '#')
+			continue;
+		char *fields[32];
+		int nf = 0;
+		for (char *fs = NULL, *f = strtok_r(t, ",", &fs); f && nf < 32; f = strtok_r(NULL, ",", &fs))
+			fields[nf++] = trim(f);
+		if (!header) {
+			for (int i = 0; i < nf; i++) {
+				int c = column_of(fields[i]);
+				if (c >= 0)
+					col[c] = i;
+			}
+			static const int required[] = { C_SUBMIT, C_DURATION, C_VC, C_PRIORITY, C_INSTANCES, C_GPU };
+			static const char *const rnames[] = { "submit", "duration", "vc", "priority", "instances", "gpu" };
+			for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+				if (col[required[k]] < 0) {
+					snprintf(err, errlen, "%s:%zu: the header has no '%s' column (it needs submit, duration, "
+					                      "vc, priority, instances, gpu)", path, line, rnames[k]);
+					return -1;
+				}
+			header = true;
+			ncols = nf;
+			continue;
+		}
+		if (nf < ncols) {
+			snprintf(err, errlen, "%s:%zu: %d fields, the header has %d", path, line, nf, ncols);
+			return -1;
+		}
+		if (m->njobs == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct sjob *v = realloc(m->jobs, cap * sizeof(*v));
+			if (!v) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			m->jobs = v;
+		}
+		struct sjob *j = &m->jobs[m->njobs];
+		memset(j, 0, sizeof(*j));
+		double num[C_COUNT] = { 0 };
+		static const int numeric[] = { C_SUBMIT, C_DURATION, C_PRIORITY, C_INSTANCES, C_GPU, C_CPU, C_MEMORY, C_LAZY };
+		for (size_t k = 0; k < sizeof(numeric) / sizeof(numeric[0]); k++) {
+			int c = numeric[k];
+			if (col[c] < 0 || !*fields[col[c]])
+				continue;
+			char *end;
+			num[c] = strtod(fields[col[c]], &end);
+			if (*end || !isfinite(num[c]) || num[c] < (c == C_PRIORITY ? -1 : 0)) {
+				snprintf(err, errlen, "%s:%zu: '%s' is not a valid %s", path, line, fields[col[c]],
+				         c == C_PRIORITY ? "priority (-1..1000)" : "non-negative number");
+				return -1;
+			}
+		}
+		j->submit = num[C_SUBMIT];
+		j->duration = num[C_DURATION];
+		j->priority = (int)num[C_PRIORITY];
+		j->instances = (int32_t)num[C_INSTANCES];
+		j->gpu = num[C_GPU];
+		j->cpu = num[C_CPU];
+		j->memory = num[C_MEMORY];
+		j->lazy = num[C_LAZY] != 0;
+		j->vc = arena_strdup(&m->arena, fields[col[C_VC]]);
+		j->sku = col[C_SKU] >= 0 && *fields[col[C_SKU]] ? arena_strdup(&m->arena, fields[col[C_SKU]]) : NULL;
+		j->pinned = col[C_PINNED] >= 0 && *fields[col[C_PINNED]] ? arena_strdup(&m->arena, fields[col[C_PINNED]])
+		                                                         : NULL;
+		j->name = col[C_NAME] >= 0 && *fields[col[C_NAME]] ? arena_strdup(&m->arena, fields[col[C_NAME]])
+		                                                   : arena_printf(&m->arena, "job-%zu", m->njobs + 1);
+		if (!j->vc || !j->name) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (j->instances < 1) {
+			snprintf(err, errlen, "%s:%zu: instances must be at least 1", path, line);
+			return -1;
+		}
+		snprintf(j->group, sizeof(j->group), "sim-%zu", m->njobs);
+		m->njobs++;
+	}
+	if (!header) {
+		snprintf(err, errlen, "%s: empty trace (no header line)", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- simulation -------------------------------------------------------------------- */
+
+static int cmp_submit(const void *a, const void *b)
+{
+	const struct sjob *x = a, *y = b;
+	return (x->submit > y->submit) - (x->submit < y->submit);
+}
+
+static void request_for(const struct sim *m, const struct sjob *j, struct sched_request *req,
+                        struct sched_member *mem)
+{
+	mem->leaf_cells = j->leaves;
+	mem->pods = j->instances;
+	memset(req, 0, sizeof(*req));
+	req->group = j->group;
+	req->vc = j->vc;
+	req->priority = j->priority;
+	req->leaf_type = j->sku;
+	req->pinned_cell = j->pinned;
+	req->members = mem;
+	req->nmembers = 1;
+	req->lazy_preemption = j->lazy;
+	req->pod_leaf_cells = j->leaves;
+	req->pod = m->pods[0];
+}
+
+static void never_fits(struct sim *m, struct sjob *j, const char *code, const char *why)
+{
+	j->state = J_NEVER;
+	j->code = code;
+	j->reason = arena_strdup(&m->arena, why);
+	m->vcs[j->vcx].never++;
+}
+
+static void stop(struct sim *m, struct sjob *j, bool finished)
+{
+	for (int32_t p = 0; p < j->instances; p++)
+		sched_pod_delete(m->s, j->group, m->pods[p], NULL);
+	heap_remove(m, j);
+	double ran = m->now - (j->end - j->duration);
+	m->vcs[j->vcx].gpu_seconds += (ran > 0 ? ran : 0) * j->gpu * j->instances;
+	m->vcs[j->vcx].cell_seconds += (ran > 0 ? ran : 0) * j->leaves * j->instances;
+	if (finished) {
+		j->state = J_DONE;
+		m->vcs[j->vcx].finished++;
+	} else {
+		/* preempted: back to the queue; it starts over */
+		j->state = J_WAITING;
+		j->preempted++;
+		m->vcs[j->vcx].preempted++;
+		m->queue[m->nqueue++] = (size_t)(j - m->jobs);
+	}
+}
+
+static struct sjob *job_of_group(struct sim *m, const char *group)
+{
+	if (strncmp(group, "sim-", 4))
+		return NULL;
+	size_t i = (size_t)strtoul(group + 4, NULL, 10);
+	return i < m->njobs ? &m->jobs[i] : NULL;
+}
+
+/* Try to start a waiting job now; false when it keeps waiting. */
+static bool try_start(struct sim *m, struct sjob *j)
+{
+	struct sched_request req;
+	struct sched_member mem;
+	request_for(m, j, &req, &mem);
+	for (int attempt = 0; attempt < 4; attempt++) {
+		struct gerr err = { 0 };
+		m->decisions++;
+		int rc = sched_schedule(m->s, &req, (int64_t)m->now, &m->res, &err);
+		if (rc) {
+			never_fits(m, j, rc == GERR_INVALID ? "invalid" : gerr_name(rc), err.msg);
+			return true;
+		}
+		if (m->res.decision == SCHED_WAIT) {
+			if (m->res.wait == SCHED_WAIT_NEVER_FITS) {
+				never_fits(m, j, sched_wait_name(m->res.wait), m->res.reason);
+				return true;
+			}
+			return false;
+		}
+		if (m->res.decision == SCHED_PREEMPT) {
+			for (size_t i = 0; i < m->res.nvictims; i++) {
+				struct sjob *v = job_of_group(m, m->res.victims[i].group);
+				if (v && v->state == J_RUNNING) {
+					stop(m, v, false);
+					m->preemptions++;
+				}
+			}
+			continue;
+		}
+		if (sched_group_commit(m->s, &req, &m->res.bind, m->pods, (int64_t)m->now, &err)) {
+			never_fits(m, j, "commit", err.msg);
+			return true;
+		}
+		if (j->start < 0) {
+			j->start = m->now;
+			struct svc *v = &m->vcs[j->vcx];
+			v->delays[v->ndelays++] = m->now - j->submit;
+			v->started++;
+		}
+		j->state = J_RUNNING;
+		j->end = m->now + j->duration;
+		heap_push(m, j);
+		return true;
+	}
+	return false;
+}
+
+static int cmp_queue(const void *a, const void *b, void *ctx)
+{
+	const struct sim *m = ctx;
+	const struct sjob *x = &m->jobs[*(const size_t *)a], *y = &m->jobs[*(const size_t *)b];
+	if (x->priority != y->priority)
+		return y->priority - x->priority;
+	if (x->submit != y->submit)
+		return (x->submit > y->submit) - (x->submit < y->submit);
+	return (x > y) - (x < y);
+}
+
+static void schedule_pass(struct sim *m)
+{
+	qsort_r(m->queue, m->nqueue, sizeof(*m->queue), cmp_queue, m);
+	size_t w = 0, n = m->nqueue;
+	for (size_t i = 0; i < n; i++) {
+		struct sjob *j = &m->jobs[m->queue[i]];
+		if (j->state == J_WAITING && !try_start(m, j))
+			m->queue[w++] = m->queue[i];
+	}
+	/* jobs requeued by preemption during the pass were appended after n */
+	for (size_t i = n; i < m->nqueue; i++)
+		m->queue[w++] = m->queue[i];
+	m->nqueue = w;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double pct(double *v, size_t n, double p)
+{
+	if (!n)
+		return 0;
+	size_t i = (size_t)ceil(p * (double)n) - 1;
+	return v[i < n ? i : n - 1];
+}
+
+static void human_time(double s, char *buf, size_t len)
+{
+	if (s < 60)
+		snprintf(buf, len, "%.0fs", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+	else
+		snprintf(buf, len, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
+}
+
+static int simulate(struct sim *m, double until)
+{
+	qsort(m->jobs, m->njobs, sizeof(*m->jobs), cmp_submit);
+	int32_t maxpods = 1;
+	for (size_t i = 0; i < m->njobs; i++) {
+		struct sjob *j = &m->jobs[i];
+		snprintf(j->group, sizeof(j->group), "sim-%zu", i);
+		j->start = -1;
+		if (j->instances > maxpods)
+			maxpods = j->instances;
+		/* its VC in the report */
+		size_t v = 0;
+		while (v < m->nvcs && strcmp(m->vcs[v].name, j->vc))
+			v++;
+		if (v == m->nvcs) {
+			m->vcs[m->nvcs++] = (struct svc){ .name = j->vc };
+		}
+		j->vcx = (int)v;
+		m->vcs[v].jobs++;
+	}
+	for (size_t v = 0; v < m->nvcs; v++)
+		if (!(m->vcs[v].delays = arena_alloc(&m->arena, (m->vcs[v].jobs + 1) * sizeof(double))))
+			return -1;
+	m->pods = arena_alloc(&m->arena, (size_t)maxpods * sizeof(*m->pods));
+	m->heap = calloc(m->njobs + 1, sizeof(*m->heap));
+	m->queue = calloc(2 * m->njobs + 1, sizeof(*m->queue));
+	if (!m->pods || !m->heap || !m->queue)
+		return -1;
+	for (int32_t p = 0; p < maxpods; p++)
+		if (!(m->pods[p] = arena_printf(&m->arena, "pod-%d", p)))
+			return -1;
+	m->npods = maxpods;
+	/* leaf cells per instance, as OpenPAI computes them */
+	for (size_t i = 0; i < m->njobs; i++) {
+		struct sjob *j = &m->jobs[i];
+		struct gerr err = { 0 };
+		int64_t n;
+		if (sched_sku_count(m->s))
+			n = sched_leaf_cells(m->s, j->sku, j->vc, j->priority < 0, j->gpu, j->cpu, j->memory, &err);
+		else
+			n = (int64_t)ceil(j->gpu);
+		if (n < 0 || n == 0) {
+			never_fits(m, j, "invalid", n < 0 ? err.msg : "asks for no resources (0 leaf cells)");
+			continue;
+		}
+		j->leaves = (int32_t)n;
+	}
+	size_t next = 0;
+	double last = m->njobs ? m->jobs[0].submit : 0;
+	m->now = last;
+	for (;;) {
+		double t_arr = next < m->njobs ? m->jobs[next].submit : INFINITY;
+		double t_end = m->nheap ? m->heap[0]->end : INFINITY;
+		double t = fmin(t_arr, t_end);
+		if (isinf(t) || t > until)
+			break;
+		m->busy_leaf_seconds += (double)sched_used_leaves(m->s) * (t - m->now);
+		m->now = t;
+		while (m->nheap && m->heap[0]->end <= t)
+			stop(m, m->heap[0], true);
+		while (next < m->njobs && m->jobs[next].submit <= t) {
+			struct sjob *j = &m->jobs[next++];
+			if (j->state == J_NEVER)
+				continue;
+			j->state = J_WAITING;
+			m->queue[m->nqueue++] = (size_t)(j - m->jobs);
+		}
+		schedule_pass(m);
+	}
+	if (!isinf(until) && m->now < until && (next < m->njobs || m->nheap || m->nqueue)) {
+		m->busy_leaf_seconds += (double)sched_used_leaves(m->s) * (until - m->now);
+		m->now = until;
+	}
+	for (size_t i = 0; i < m->nheap; i++) {
+		struct sjob *j = m->heap[i];
+		double ran = m->now - (j->end - j->duration);
+		m->vcs[j->vcx].gpu_seconds += (ran > 0 ? ran : 0) * j->gpu * j->instances;
+		m->vcs[j->vcx].cell_seconds += (ran > 0 ? ran : 0) * j->leaves * j->instances;
+	}
+	for (size_t i = 0; i < m->nqueue; i++)
+		m->vcs[m->jobs[m->queue[i]].vcx].waiting++;
+	return 0;
+}
+
+static void report_text(struct sim *m, const char *config, const char *trace)
+{
+	double span = m->njobs ? m->now - m->jobs[0].submit : 0;
+	char t[32];
+	human_time(span, t, sizeof(t));
+	printf("gantry sim run: %s + %s\n", config, trace);
+	printf("  %zu jobs, %zu VCs in the trace; %lld leaf cells (%.0f GPUs); simulated %s\n\n", m->njobs, m->nvcs,
+	       (long long)m->total_leaves, m->total_gpus, t);
+	bool gpus = m->total_gpus > 0;
+	printf("  %-16s %6s %7s %6s %7s %10s %10s %9s %10s\n", "VC", "jobs", "started", "never", "waiting",
+	       "wait p50", "wait p95", "preempted", gpus ? "GPU-hours" : "cell-hours");
+	size_t tj = 0, ts = 0, tn = 0, tw = 0, tp = 0;
+	double tg = 0;
+	for (size_t v = 0; v < m->nvcs; v++) {
+		struct svc *c = &m->vcs[v];
+		char p50[32], p95[32];
+		qsort(c->delays, c->ndelays, sizeof(double), cmp_d);
+		human_time(pct(c->delays, c->ndelays, 0.50), p50, sizeof(p50));
+		human_time(pct(c->delays, c->ndelays, 0.95), p95, sizeof(p95));
+		double hours = (gpus ? c->gpu_seconds : c->cell_seconds) / 3600;
+		printf("  %-16s %6zu %7zu %6zu %7zu %10s %10s %9zu %10.1f\n", c->name, c->jobs, c->started, c->never,
+		       c->waiting, c->ndelays ? p50 : "-", c->ndelays ? p95 : "-", c->preempted, hours);
+		tj += c->jobs;
+		ts += c->started;
+		tn += c->never;
+		tw += c->waiting;
+		tp += c->preempted;
+		tg += hours;
+	}
+	printf("  %-16s %6zu %7zu %6zu %7zu %10s %10s %9zu %10.1f\n\n", "total", tj, ts, tn, tw, "", "", tp, tg);
+	double leaf_util = span > 0 && m->total_leaves ? m->busy_leaf_seconds / ((double)m->total_leaves * span) : 0;
+	if (m->total_gpus > 0)
+		printf("  GPU utilization: %.1f%% of %.0f GPUs over %s\n", leaf_util * 100, m->total_gpus, t);
+	else
+		printf("  leaf cell utilization: %.1f%% of %lld leaf cells over %s\n", leaf_util * 100,
+		       (long long)m->total_leaves, t);
+	printf("  preemptions: %zu (jobs stopped for higher-priority jobs and requeued)\n", m->preemptions);
+	printf("  scheduling decisions: %zu\n", m->decisions);
+	if (tn) {
+		printf("\n  jobs that could never fit (%zu):\n", tn);
+		for (size_t i = 0; i < m->njobs; i++) {
+			struct sjob *j = &m->jobs[i];
+			if (j->state == J_NEVER)
+				printf("    %s (VC %s, %d × %g GPUs): %s\n", j->name, j->vc, j->instances, j->gpu, j->reason);
+		}
+	}
+	if (tw)
+		printf("\n  %zu jobs were still waiting at the end of the simulation.\n", tw);
+}
+
+static int report_json(struct sim *m, const char *config, const char *trace)
+{
+	double span = m->njobs ? m->now - m->jobs[0].submit : 0;
+	double leaf_util = span > 0 && m->total_leaves ? m->busy_leaf_seconds / ((double)m->total_leaves * span) : 0;
+	json_t *o = json_object(), *vcs = json_array(), *never = json_array();
+	for (size_t v = 0; v < m->nvcs; v++) {
+		struct svc *c = &m->vcs[v];
+		qsort(c->delays, c->ndelays, sizeof(double), cmp_d);
+		double sum = 0;
+		for (size_t i = 0; i < c->ndelays; i++)
+			sum += c->delays[i];
+		json_array_append_new(
+			vcs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{s:f, s:f, s:f}, s:I, s:f, s:f}", "name", c->name, "jobs",
+			               (json_int_t)c->jobs, "started", (json_int_t)c->started, "finished",
+			               (json_int_t)c->finished, "never_fit", (json_int_t)c->never, "still_waiting",
+			               (json_int_t)c->waiting, "queue_delay_s", "p50", pct(c->delays, c->ndelays, 0.5), "p95",
+			               pct(c->delays, c->ndelays, 0.95), "mean", c->ndelays ? sum / (double)c->ndelays : 0.0,
+			               "preempted", (json_int_t)c->preempted, "gpu_hours", c->gpu_seconds / 3600,
+			               "cell_hours", c->cell_seconds / 3600));
+	}
+	for (size_t i = 0; i < m->njobs; i++) {
+		struct sjob *j = &m->jobs[i];
+		if (j->state == J_NEVER)
+			json_array_append_new(never, json_pack("{s:s, s:s, s:i, s:f, s:s, s:s}", "name", j->name, "vc", j->vc,
+			                                       "instances", j->instances, "gpu", j->gpu, "code", j->code,
+			                                       "reason", j->reason));
+	}
+	json_object_set_new(o, "config", json_string(config));
+	json_object_set_new(o, "trace", json_string(trace));
+	json_object_set_new(o, "jobs", json_integer((json_int_t)m->njobs));
+	json_object_set_new(o, "simulated_s", json_real(span));
+	json_object_set_new(o, "leaf_cells", json_integer(m->total_leaves));
+	json_object_set_new(o, "gpus", json_real(m->total_gpus));
+	json_object_set_new(o, "utilization", json_real(leaf_util));
+	json_object_set_new(o, "preemptions", json_integer((json_int_t)m->preemptions));
+	json_object_set_new(o, "decisions", json_integer((json_int_t)m->decisions));
+	json_object_set_new(o, "vcs", vcs);
+	json_object_set_new(o, "never_fit", never);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!s)
+		return -1;
+	puts(s);
+	free(s);
+	return 0;
+}
+
 int cli_sim_run(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error(cmd, "not yet");
+	const char *config = NULL, *trace = NULL;
+	bool json = false;
+	double until = INFINITY;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--json")) {
+			json = true;
+		} else if (!strcmp(a, "--config") || !strcmp(a, "--trace") || !strcmp(a, "--until")) {
+			if (i + 1 >= argc)
+				return cli_usage_error(cmd, "option '%s' needs a value", a);
+			const char *v = argv[++i];
+			if (a[2] == 'c')
+				config = v;
+			else if (a[2] == 't')
+				trace = v;
+			else {
+				char *end;
+				until = strtod(v, &end);
+				if (*end || !(until >= 0))
+					return cli_usage_error(cmd, "--until: '%s' is not a number of seconds", v);
+			}
+		} else if (!strncmp(a, "--config=", 9)) {
+			config = a + 9;
+		} else if (!strncmp(a, "--trace=", 8)) {
+			trace = a + 8;
+		} else {
+			return cli_usage_error(cmd, a[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", a);
+		}
+	}
+	if (!config || !trace)
+		return cli_usage_error(cmd, "both --config and --trace are required");
+
+	struct sim m = { 0 };
+	struct buf text = BUF_INIT, ttext = BUF_INIT;
+	char err[512];
+	int rc = CLI_FAIL;
+	arena_init(&m.arena, 1 << 14);
+	sched_result_init(&m.res);
+	if (slurp(config, &text, err, sizeof(err)) < 0) {
+		fprintf(stderr, "gantry sim run: %s: %s\n", config, err);
+		goto out;
+	}
+	struct gerr gerr = { 0 };
+	m.s = sched_new(buf_str(&text), text.len, &gerr);
+	if (!m.s) {
+		fprintf(stderr, "gantry sim run: %s: %s\n", config, gerr.msg);
+		goto out;
+	}
+	sched_nodes_set_healthy(m.s);
+	if (slurp(trace, &ttext, err, sizeof(err)) < 0) {
+		fprintf(stderr, "gantry sim run: %s: %s\n", trace, err);
+		goto out;
+	}
+	if (load_trace(&m, trace, ttext.data ? ttext.data : (char *)"", err, sizeof(err)) < 0) {
+		fprintf(stderr, "gantry sim run: %s\n", err);
+		goto out;
+	}
+	m.vcs = arena_zalloc(&m.arena, (m.njobs + 1) * sizeof(*m.vcs));
+	m.total_leaves = sched_total_leaves(m.s);
+	for (size_t c = 0; c < sched_chain_count(m.s); c++) {
+		const struct sched_sku *k = sched_sku_find(m.s, sched_chain_leaf_type(m.s, c));
+		double per = k ? k->gpu : sched_sku_count(m.s) ? 0 : 1;
+		m.total_gpus += per * sched_chain_leaves(m.s, c);
+	}
+	if (!m.vcs || simulate(&m, until) < 0) {
+		fprintf(stderr, "gantry sim run: out of memory\n");
+		goto out;
+	}
+	if (json ? report_json(&m, config, trace) < 0 : (report_text(&m, config, trace), 0)) {
+		fprintf(stderr, "gantry sim run: out of memory\n");
+		goto out;
+	}
+	rc = CLI_OK;
+out:
+	buf_fini(&text);
+	buf_fini(&ttext);
+	sched_result_fini(&m.res);
+	sched_free(m.s);
+	free(m.jobs);
+	free(m.heap);
+	free(m.queue);
+	arena_fini(&m.arena);
+	return rc;
 }
