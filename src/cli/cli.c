@@ -20,6 +20,125 @@ static const struct cli_cmd COMMANDS[] = {
 	  "                (secrets are masked)\n"
 	  "  --user NAME   the submitting user, for affinity group names (default $USER)\n",
 	  cli_job_validate },
+	{ "login", "[--server URL] [--user NAME] [--password-stdin]",
+	  "log in to a Gantry (or OpenPAI) server and save the token",
+	  "Asks the server for a token (POST /api/v2/authn/basic/login) and saves\n"
+	  "{server, user, token, admin} in $XDG_CONFIG_HOME/gantry/config.json (else\n"
+	  "~/.config/gantry/config.json), mode 0600. The other client commands use it.\n"
+	  "The password is asked on the terminal without echo.\n"
+	  "\n"
+	  "  --server URL       the server (default $GANTRY_SERVER, then the saved one,\n"
+	  "                     then http://127.0.0.1:9186); HOST:PORT means http://\n"
+	  "  --user NAME        who (default: the user saved for that server, then $USER)\n"
+	  "  --password-stdin   read the password from the first line of standard input\n",
+	  cli_login },
+	{ "logout", "[--server URL]", "revoke the saved token and forget it",
+	  "Revokes the saved token on the server (DELETE /api/v2/authn/basic/logout) and\n"
+	  "removes it from the config file. The token is removed even when the server\n"
+	  "cannot be reached; then the command says so and exits 1.\n",
+	  cli_logout },
+	{ "job submit", "[-o json] FILE",
+	  "submit a job protocol v2 file (- for standard input)",
+	  "Sends FILE to the server (POST /api/v2/jobs) and prints \"submitted USER~NAME\".\n"
+	  "The server checks the file as 'gantry job validate' does, plus the cluster:\n"
+	  "its errors are printed with their line:column.\n"
+	  "\n"
+	  "  -o, --output json   print the server's answer\n"
+	  "  --server URL        another server than the one logged in to\n"
+	  "                      (the token must then come from $GANTRY_TOKEN)\n",
+	  cli_job_submit },
+	{ "job list", "[--user U | --all] [--vc V] [--state S] [--limit N] [-o json]",
+	  "list jobs, newest first",
+	  "Lists your jobs by default: NAME, USER, VC, STATE, GPUS, TASKS and SUBMITTED\n"
+	  "(local time), in the server's order (newest first).\n"
+	  "\n"
+	  "  --user U          U's jobs (U1,U2 for several)\n"
+	  "  -a, --all         every user's jobs\n"
+	  "  --vc V            only in virtual cluster V (V1,V2 for several)\n"
+	  "  --state S         only in state S: WAITING, RUNNING, STOPPING, STOPPED,\n"
+	  "                    SUCCEEDED, FAILED (S1,S2 for several)\n"
+	  "  -n, --limit N     at most N jobs\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server\n",
+	  cli_job_list },
+	{ "job show", "[-o json] JOB",
+	  "show a job and where its tasks are placed",
+	  "JOB is USER~NAME, or NAME for one of your own. Prints the job's state and\n"
+	  "times, then one row per task: ROLE, INDEX, STATE, NODE, LEAF CELLS.\n"
+	  "\n"
+	  "  -o, --output json the server's JSON (OpenPAI's job detail)\n"
+	  "  --server URL      another server\n",
+	  cli_job_show },
+	{ "job stop", "[-o json] JOB", "stop a job",
+	  "JOB is USER~NAME, or NAME for one of your own. Returns once the server has\n"
+	  "recorded the decision (PUT /api/v2/jobs/JOB/executionType STOP).\n"
+	  "\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server\n",
+	  cli_job_stop },
+	{ "job config", "JOB", "print the job file as it was submitted",
+	  "JOB is USER~NAME, or NAME for one of your own. Secrets are masked by the\n"
+	  "server.\n"
+	  "\n"
+	  "  --server URL      another server\n",
+	  cli_job_config },
+	{ "job events", "[--type Normal|Warning] [-o json] JOB",
+	  "show what happened to a job, oldest first",
+	  "JOB is USER~NAME, or NAME for one of your own. Prints TIME (local), TYPE,\n"
+	  "REASON and MESSAGE: submission, placement, preemption, stop...\n"
+	  "\n"
+	  "  --type T          only Normal or only Warning events\n"
+	  "  -o, --output json the server's JSON (newest first, as OpenPAI sends it)\n"
+	  "  --server URL      another server\n",
+	  cli_job_events },
+	{ "user list", "[-o json]", "list users", NULL, cli_user_list },
+	{ "user show", "[-o json] NAME", "show a user's groups and virtual clusters", NULL, cli_user_show },
+	{ "user create", "[--password-stdin] [--admin] [--vc VC]... [--email E] NAME",
+	  "create a user (admins)",
+	  "The password is asked twice on the terminal, or read from the first line of\n"
+	  "standard input with --password-stdin.\n"
+	  "\n"
+	  "  --admin           the user is an administrator\n"
+	  "  --vc VC           grant virtual cluster VC (repeat for more; default is\n"
+	  "                    always granted)\n"
+	  "  --email E         the user's email address\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server\n",
+	  cli_user_create },
+	{ "user delete", "[-o json] NAME", "delete a user (admins)", NULL, cli_user_delete },
+	{ "user passwd", "[--password-stdin] [NAME]", "change a password",
+	  "Changes NAME's password (default: yours). Your own needs the current one\n"
+	  "too; an admin resets other users' without it. The server then ends the\n"
+	  "user's login sessions (application tokens stay valid).\n"
+	  "\n"
+	  "  --password-stdin  read the passwords from standard input: the current one\n"
+	  "                    on the first line (your own only), then the new one\n",
+	  cli_user_passwd },
+	{ "user set-vcs", "[-o json] NAME VC...", "set the virtual clusters a user may use (admins)",
+	  "Replaces NAME's virtual clusters with the ones given; default always stays.\n", cli_user_set_vcs },
+	{ "group list", "[-o json]", "list groups and the rights they carry", NULL, cli_group_list },
+	{ "group show", "[-o json] NAME", "show a group (and its members, for admins)", NULL, cli_group_show },
+	{ "group create", "[--admin] [--vc VC]... [--description D] [-o json] NAME",
+	  "create a group (admins)",
+	  "Members of the group get its rights: --admin makes them administrators,\n"
+	  "--vc VC (repeatable) lets them use virtual cluster VC.\n",
+	  cli_group_create },
+	{ "group delete", "[-o json] NAME", "delete a group (admins)", NULL, cli_group_delete },
+	{ "vc list", "[-o json]", "list virtual clusters: quota, use, queue", NULL, cli_vc_list },
+	{ "vc show", "[-o json] NAME", "show every figure of a virtual cluster", NULL, cli_vc_show },
+	{ "node list", "[-o json]", "list nodes: health and leaf cells in use", NULL, cli_node_list },
+	{ "token list", "[-o json]", "list your tokens by revocation handle",
+	  "Shows each token's handle (sha256:...), never the token, and which one this\n"
+	  "session uses.\n",
+	  cli_token_list },
+	{ "token create", "[-o json]", "create an application token and print it",
+	  "Prints a new application token (no expiry) for scripts and tools: the only\n"
+	  "time it is shown. Use it as GANTRY_TOKEN=... or as a Bearer token.\n",
+	  cli_token_create },
+	{ "token revoke", "[-o json] TOKEN", "revoke a token (by its handle or itself)",
+	  "TOKEN is a handle from 'gantry token list' or the token itself (hashed here,\n"
+	  "so it never travels in a URL).\n",
+	  cli_token_revoke },
 	{ "server", "[--data DIR] [--listen ADDR:PORT] [--config FILE] [--quiet]",
 	  "run the Gantry server (REST API v2, scheduler, store)",
 	  "Runs until SIGTERM or SIGINT, then stops gracefully (in-flight requests\n"

@@ -41,6 +41,31 @@ int cli_sim_run(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_sim_replay_file(const char *path, FILE *out, bool check, bool verbose, bool strict, int *passed,
                         int *failed);
 int cli_server(const struct cli_cmd *cmd, int argc, char **argv);
+/* client commands (client.h): login_cmd.c, jobs_cmd.c, users_cmd.c, cluster_cmd.c */
+int cli_login(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_logout(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_token_list(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_token_create(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_token_revoke(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_job_submit(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_job_list(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_job_show(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_job_stop(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_job_config(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_job_events(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_user_list(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_user_show(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_user_delete(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_user_passwd(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_user_set_vcs(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_group_list(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_group_show(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_group_create(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_group_delete(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_vc_list(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_vc_show(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_node_list(const struct cli_cmd *cmd, int argc, char **argv);
 
 extern const char gantry_version[];
 extern const char gantry_commit[];
