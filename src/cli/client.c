@@ -215,11 +215,11 @@ char *client_server_normalize(const char *url)
 	else if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
 		return NULL;
 	buf_puts(&b, url);
-	while (b.len > 0 && b.data[b.len - 1] == '/')
+	size_t host = (size_t)(strstr(buf_str(&b), "://") - buf_str(&b)) + 3;
+	while (b.len > host && b.data[b.len - 1] == '/')
 		buf_truncate(&b, b.len - 1);
-	const char *host = strstr(buf_str(&b), "://") + 3;
-	/* a host and nothing that would break the URL we append paths to */
-	if (!*host || *host == '/' || strpbrk(host, "?# \t\r\n")) {
+	/* a host, and nothing that would break the URLs we append paths to */
+	if (b.oom || b.len == host || b.data[host] == '/' || strpbrk(b.data + host, "?# \t\r\n")) {
 		buf_fini(&b);
 		return NULL;
 	}
