@@ -21,7 +21,7 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  --user NAME   the submitting user, for affinity group names (default $USER)\n",
 	  cli_job_validate },
 	{ "login", "[--server URL] [--user NAME] [--password-stdin]",
-	  "log in to a Gantry (or OpenPAI) server and save the token",
+	  "log in to a Gantry server and save the token",
 	  "Asks the server for a token (POST /api/v2/authn/basic/login) and saves\n"
 	  "{server, user, token, admin} in $XDG_CONFIG_HOME/gantry/config.json (else\n"
 	  "~/.config/gantry/config.json), mode 0600. The other client commands use it.\n"
@@ -35,7 +35,8 @@ static const struct cli_cmd COMMANDS[] = {
 	{ "logout", "[--server URL]", "revoke the saved token and forget it",
 	  "Revokes the saved token on the server (DELETE /api/v2/authn/basic/logout) and\n"
 	  "removes it from the config file. The token is removed even when the server\n"
-	  "cannot be reached; then the command says so and exits 1.\n",
+	  "cannot be reached; then the command says so and exits 1.\n\n"
+	  "  --server URL      the server to log out of (default: the saved one)\n",
 	  cli_logout },
 	{ "job submit", "[-o json] FILE",
 	  "submit a job protocol v2 file (- for standard input)",
@@ -91,8 +92,14 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  -o, --output json the server's JSON (newest first, as OpenPAI sends it)\n"
 	  "  --server URL      another server\n",
 	  cli_job_events },
-	{ "user list", "[-o json]", "list users", NULL, cli_user_list },
-	{ "user show", "[-o json] NAME", "show a user's groups and virtual clusters", NULL, cli_user_show },
+	{ "user list", "[-o json]", "list users", "Prints USER, ADMIN, VIRTUAL CLUSTERS, GROUPS and EMAIL.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_user_list },
+	{ "user show", "[-o json] NAME", "show a user's groups and virtual clusters",
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_user_show },
 	{ "user create", "[--password-stdin] [--admin] [--vc VC]... [--email E] NAME",
 	  "create a user (admins)",
 	  "The password is asked twice on the terminal, or read from the first line of\n"
@@ -105,39 +112,79 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  -o, --output json the server's JSON\n"
 	  "  --server URL      another server\n",
 	  cli_user_create },
-	{ "user delete", "[-o json] NAME", "delete a user (admins)", NULL, cli_user_delete },
+	{ "user delete", "[-o json] NAME", "delete a user (admins)",
+	  "The server refuses to delete an administrator.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_user_delete },
 	{ "user passwd", "[--password-stdin] [NAME]", "change a password",
 	  "Changes NAME's password (default: yours). Your own needs the current one\n"
 	  "too; an admin resets other users' without it. The server then ends the\n"
 	  "user's login sessions (application tokens stay valid).\n"
 	  "\n"
 	  "  --password-stdin  read the passwords from standard input: the current one\n"
-	  "                    on the first line (your own only), then the new one\n",
+	  "                    on the first line (your own only), then the new one\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
 	  cli_user_passwd },
 	{ "user set-vcs", "[-o json] NAME VC...", "set the virtual clusters a user may use (admins)",
-	  "Replaces NAME's virtual clusters with the ones given; default always stays.\n", cli_user_set_vcs },
-	{ "group list", "[-o json]", "list groups and the rights they carry", NULL, cli_group_list },
-	{ "group show", "[-o json] NAME", "show a group (and its members, for admins)", NULL, cli_group_show },
+	  "Replaces NAME's virtual clusters with the ones given; default always stays.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_user_set_vcs },
+	{ "group list", "[-o json]", "list groups and the rights they carry",
+	  "Prints GROUP, ADMIN, VIRTUAL CLUSTERS and DESCRIPTION.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_group_list },
+	{ "group show", "[-o json] NAME", "show a group (and its members, for admins)",
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_group_show },
 	{ "group create", "[--admin] [--vc VC]... [--description D] [-o json] NAME",
 	  "create a group (admins)",
 	  "Members of the group get its rights: --admin makes them administrators,\n"
-	  "--vc VC (repeatable) lets them use virtual cluster VC.\n",
+	  "--vc VC (repeatable) lets them use virtual cluster VC.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
 	  cli_group_create },
-	{ "group delete", "[-o json] NAME", "delete a group (admins)", NULL, cli_group_delete },
-	{ "vc list", "[-o json]", "list virtual clusters: quota, use, queue", NULL, cli_vc_list },
-	{ "vc show", "[-o json] NAME", "show every figure of a virtual cluster", NULL, cli_vc_show },
-	{ "node list", "[-o json]", "list nodes: health and leaf cells in use", NULL, cli_node_list },
+	{ "group delete", "[-o json] NAME", "delete a group (admins)",
+	  "The built-in groups (admingroup, default) cannot be deleted.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_group_delete },
+	{ "vc list", "[-o json]", "list virtual clusters: quota, use, queue",
+	  "Prints each VC's share of the cluster (CAPACITY) and of it in use (USED),\n"
+	  "its quota in leaf cells and how many are in use (opportunistic ones too),\n"
+	  "and its jobs waiting and placed.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_vc_list },
+	{ "vc show", "[-o json] NAME", "show every figure of a virtual cluster",
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_vc_show },
+	{ "node list", "[-o json]", "list nodes: health and leaf cells in use",
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_node_list },
 	{ "token list", "[-o json]", "list your tokens by revocation handle",
 	  "Shows each token's handle (sha256:...), never the token, and which one this\n"
-	  "session uses.\n",
+	  "session uses.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
 	  cli_token_list },
 	{ "token create", "[-o json]", "create an application token and print it",
 	  "Prints a new application token (no expiry) for scripts and tools: the only\n"
-	  "time it is shown. Use it as GANTRY_TOKEN=... or as a Bearer token.\n",
+	  "time it is shown. Use it as GANTRY_TOKEN=... or as a Bearer token.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
 	  cli_token_create },
 	{ "token revoke", "[-o json] TOKEN", "revoke a token (by its handle or itself)",
 	  "TOKEN is a handle from 'gantry token list' or the token itself (hashed here,\n"
-	  "so it never travels in a URL).\n",
+	  "so it never travels in a URL).\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
 	  cli_token_revoke },
 	{ "server", "[--data DIR] [--listen ADDR:PORT] [--config FILE] [--quiet]",
 	  "run the Gantry server (REST API v2, scheduler, store)",
