@@ -89,6 +89,8 @@ int bootstrap(struct store *st, const struct cluster *c, const char *data_dir, s
 	if (store_user_count(db) == 0) {
 		const char *env = getenv("GANTRY_ADMIN_PASSWORD");
 		char random_pw[32], hash[AUTH_HASH_MAX];
+		if (env && !*env)
+			env = NULL;   /* set but empty: as if unset */
 		const char *pw = env;
 		if (env && strlen(env) < AUTH_PASSWORD_MIN) {
 			rc = gerr_set(err, GERR_CONFIG, "GANTRY_ADMIN_PASSWORD must have at least %d characters",

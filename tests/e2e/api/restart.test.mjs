@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// Durability: users, groups, tokens, jobs and placements survive kill -9;
+// every submission answered 201 is still there after a crash.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, CLUSTER, gpuJob } from '../lib.mjs';
+
+const servers = [];
+after(async () => { for (const s of servers) { await s.stop(); s.cleanup(); } });
+
+test('state survives kill -9 and restart', async () => {
+  const s = new Server({ config: CLUSTER });
+  servers.push(s);
+  await s.start();
+  const admin = await s.login();
+  const alice = await s.user(admin, 'alice', { vcs: ['research'] });
+  const app = (await s.req('POST', '/api/v2/tokens/application', { token: alice })).body.token;
+  assert.equal((await s.req('POST', '/api/v2/groups', { token: admin, body: { groupname: 'team', description: 'kept' } })).status, 201);
+  assert.equal((await s.submit(alice, gpuJob('placed', { gpu: 8, vc: 'research' }))).status, 201);
+  assert.equal((await s.submit(alice, gpuJob('waits', { gpu: 2, vc: 'research' }))).status, 201);
+  assert.equal((await s.submit(alice, gpuJob('stopped'))).status, 201);
+  assert.equal((await s.req('PUT', '/api/v2/jobs/alice~stopped/executionType', { token: alice, body: { value: 'STOP' } })).status, 202);
+  assert.equal((await s.req('PUT', '/api/v2/jobs/alice~placed/tag', { token: alice, body: { value: 'keep' } })).status, 200);
+  const before = (await s.req('GET', '/api/v2/jobs/alice~placed', { token: alice })).body;
+  const vcBefore = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
+  assert.equal(vcBefore.usedLeafCells, 8);
+
+  await s.kill9();
+  await s.start();
+
+  // tokens (browser and application) still valid
+  assert.equal((await s.req('GET', '/api/v2/users/alice', { token: alice })).status, 200);
+  assert.equal((await s.req('GET', '/api/v2/jobs', { token: app })).status, 200);
+  assert.equal((await s.req('GET', '/api/v2/groups/team', { token: admin })).body.description, 'kept');
+  const after = (await s.req('GET', '/api/v2/jobs/alice~placed', { token: alice })).body;
+  assert.deepEqual(after.tags, ['keep']);
+  assert.deepEqual(after.taskRoles, before.taskRoles, 'the placement is restored, not redone');
+  const vcAfter = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
+  assert.equal(vcAfter.usedLeafCells, 8);
+  assert.equal((await s.req('GET', '/api/v2/jobs/alice~stopped', { token: alice })).body.jobStatus.state, 'STOPPED');
+  // the waiting job still waits, and is placed once the VC frees up
+  assert.equal((await s.req('GET', '/api/v2/jobs/alice~waits', { token: alice })).body.taskRoles.trainer.taskStatuses[0].containerNodeName, null);
+  assert.equal((await s.req('PUT', '/api/v2/jobs/alice~placed/executionType', { token: alice, body: { value: 'STOP' } })).status, 202);
+  const w = (await s.req('GET', '/api/v2/jobs/alice~waits', { token: alice })).body;
+  assert.ok(w.taskRoles.trainer.taskStatuses[0].containerNodeName);
+  // names stay taken across restarts
+  assert.equal((await s.submit(alice, gpuJob('stopped'))).status, 409);
+});
+
+test('every 201 survives a kill -9 in the middle of a burst', async () => {
+  const s = new Server();
+  servers.push(s);
+  await s.start();
+  const admin = await s.login();
+  const acked = [];
+  const burst = [];
+  for (let i = 0; i < 60; i++) {
+    const name = `burst${i}`;
+    burst.push(s.submit(admin, `protocolVersion: 2
+name: ${name}
+type: job
+prerequisites: [{name: i, type: dockerimage, uri: busybox}]
+taskRoles:
+  w: {dockerImage: i, commands: ['true'], resourcePerInstance: {cpu: 1, memoryMB: 64, gpu: 0}}
+`).then((r) => {
+      if (r.status === 201) acked.push(name);
+      if (acked.length === 15) s.kill9();   // crash while the rest are in flight
+    }).catch(() => {}));
+  }
+  await Promise.all(burst);
+  assert.ok(acked.length >= 15, `only ${acked.length} acknowledged before the crash`);
+  await s.exited;
+  await s.start();
+  const token = await s.login();
+  const listed = (await s.req('GET', '/api/v2/jobs?limit=1000', { token })).body.map((j) => j.name);
+  for (const name of acked) assert.ok(listed.includes(name), `${name} was acknowledged but is gone`);
+  assert.ok(acked.length > 0);
+});
