@@ -65,6 +65,7 @@ struct job {
 	size_t ngrps;
 	bool retry;                   /* try to place in this iteration */
 	struct job *prev, *next;      /* all jobs, submission order */
+	struct arena mem;             /* everything above lives here */
 };
 
 enum cmd_type { CMD_SUBMIT, CMD_STOP };
@@ -80,6 +81,11 @@ struct cmd {
 	int status;                   /* the answer, sent after commit */
 	char *body;
 	struct cmd *next;
+};
+
+struct vc_count {
+	char *name;
+	int64_t waiting, placed;      /* jobs with an unplaced gang / all placed */
 };
 
 struct loop {
@@ -100,6 +106,9 @@ struct loop {
 	int64_t seq;
 	bool freed;                   /* cells were freed: retry waiting jobs */
 	bool changed;                 /* republish the snapshot */
+	struct job **pending;         /* jobs to try in this iteration (j->retry set) */
+	size_t npending, pending_cap;
+	struct hmap vc_counts;        /* VC name → struct vc_count */
 	struct sched_result res;
 	struct arena scratch;         /* reset every iteration */
 };
@@ -128,26 +137,56 @@ static void answer_error(struct cmd *c, int status, const char *code, const char
 
 /* ---- jobs in memory --------------------------------------------------------------- */
 
+/* A job's memory is one small arena: a waiting job costs a few hundred
+ * bytes, so a queue of 100,000 fits the server's memory budget. */
 static void job_free(struct job *j)
 {
 	if (!j)
 		return;
-	for (size_t g = 0; g < j->ngrps; g++) {
-		struct grp *gr = &j->grps[g];
-		for (size_t p = 0; p < gr->npods; p++)
-			free(gr->pods[p]);
-		free(gr->pods);
-		free(gr->members);
-		free(gr->name);
+	struct arena a = j->mem;
+	arena_fini(&a);
+}
+
+static bool job_placed(const struct job *j)
+{
+	for (size_t g = 0; g < j->ngrps; g++)
+		if (!j->grps[g].placed)
+			return false;
+	return true;
+}
+
+/* Per-VC job counts, kept as jobs change so the snapshot never scans. */
+static void count_job(struct loop *l, const struct job *j, int delta)
+{
+	struct vc_count *c = hmap_get(&l->vc_counts, j->vc);
+	if (!c) {
+		if (delta < 0 || !(c = calloc(1, sizeof(*c))) || !(c->name = strdup(j->vc))) {
+			free(c);
+			return;
+		}
+		hmap_put(&l->vc_counts, c->name, c);
 	}
-	free(j->grps);
-	free(j->user);
-	free(j->name);
-	free(j->key);
-	free(j->vc);
-	free(j->leaf_type);
-	free(j->pinned);
-	free(j);
+	if (job_placed(j))
+		c->placed += delta;
+	else
+		c->waiting += delta;
+}
+
+/* Try j in this iteration's scheduling pass. */
+static void want(struct loop *l, struct job *j)
+{
+	if (j->retry)
+		return;
+	if (l->npending == l->pending_cap) {
+		size_t cap = l->pending_cap ? l->pending_cap * 2 : 256;
+		struct job **p = realloc(l->pending, cap * sizeof(*p));
+		if (!p)
+			return;   /* tried again when cells are next freed */
+		l->pending = p;
+		l->pending_cap = cap;
+	}
+	l->pending[l->npending++] = j;
+	j->retry = true;
 }
 
 static void job_link(struct loop *l, struct job *j)
@@ -162,10 +201,19 @@ static void job_link(struct loop *l, struct job *j)
 	hmap_put(&l->by_key, j->key, j);
 	for (size_t g = 0; g < j->ngrps; g++)
 		hmap_put(&l->by_group, j->grps[g].name, j);
+	count_job(l, j, +1);
 }
 
 static void job_unlink(struct loop *l, struct job *j)
 {
+	count_job(l, j, -1);
+	if (j->retry)
+		for (size_t i = 0; i < l->npending; i++)
+			if (l->pending[i] == j) {
+				memmove(l->pending + i, l->pending + i + 1, (l->npending - i - 1) * sizeof(*l->pending));
+				l->npending--;
+				break;
+			}
 	if (j->prev)
 		j->prev->next = j->next;
 	else
@@ -180,46 +228,76 @@ static void job_unlink(struct loop *l, struct job *j)
 	job_free(j);
 }
 
-static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *dupf(const char *fmt, ...)
+static char *adupf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *adupf(struct arena *a, const char *fmt, ...)
 {
+	char small[512];
 	va_list ap;
-	char *s = NULL;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	return s;
+	if (n < 0)
+		return NULL;
+	if ((size_t)n < sizeof(small))
+		return arena_strndup(a, small, (size_t)n);
+	char *p = arena_alloc(a, (size_t)n + 1);
+	if (p) {
+		va_start(ap, fmt);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	return p;
 }
 
-/* Add `pods` pods of size `cells` named role-<first..> to a group. */
-static int grp_add(struct grp *g, const char *role, int64_t first, int64_t pods, int32_t cells)
+/* Place `pods` pods of size `cells` named role-<first..> into a group whose
+ * arrays were sized for the whole job (members <= roles, pods <= tasks). */
+static int grp_add(struct arena *a, struct grp *g, const char *role, int64_t first, int64_t pods, int32_t cells)
 {
 	size_t m = 0;
 	while (m < g->nmembers && g->members[m].leaf_cells != cells)
 		m++;
-	if (m == g->nmembers) {
-		struct sched_member *mm = realloc(g->members, (g->nmembers + 1) * sizeof(*mm));
-		if (!mm)
-			return -1;
-		g->members = mm;
+	if (m == g->nmembers)
 		g->members[g->nmembers++] = (struct sched_member){ cells, 0 };
-	}
 	/* pods of member m come after every pod of members before it */
 	size_t at = 0;
 	for (size_t k = 0; k <= m; k++)
 		at += (size_t)g->members[k].pods;
-	char **pp = realloc(g->pods, (g->npods + (size_t)pods) * sizeof(*pp));
-	if (!pp)
-		return -1;
-	g->pods = pp;
-	memmove(g->pods + at + pods, g->pods + at, (g->npods - at) * sizeof(*pp));
+	memmove(g->pods + at + pods, g->pods + at, (g->npods - at) * sizeof(*g->pods));
 	for (int64_t i = 0; i < pods; i++)
-		if (!(g->pods[at + (size_t)i] = dupf("%s-%lld", role, (long long)(first + i))))
+		if (!(g->pods[at + (size_t)i] = adupf(a, "%s-%lld", role, (long long)(first + i))))
 			return -1;
 	g->npods += (size_t)pods;
 	g->members[m].pods += (int32_t)pods;
 	return 0;
+}
+
+static size_t al(size_t n)
+{
+	return (n + 15) & ~(size_t)15;   /* the arena's alignment */
+}
+
+/* The bytes job_from_spec allocates, so the job fits in one chunk. */
+static size_t job_size(const struct spec_job *s, const char *user)
+{
+	size_t u = strlen(user), n = strlen(s->name);
+	size_t size = al(sizeof(struct job)) + al(u + 1) + al(n + 1) + al(u + n + 2) + al(strlen(s->virtual_cluster) + 1);
+	size_t ngrps = s->gang ? 1 : (size_t)s->total_tasks;
+	size += al(ngrps * sizeof(struct grp));
+	for (size_t r = 0; r < s->nroles; r++) {
+		const struct spec_role *role = &s->roles[r];
+		size_t pod = al(strlen(role->name) + 22);
+		if (role->sku_type)
+			size += al(strlen(role->sku_type) + 1);
+		if (role->pinned_cell_id)
+			size += al(strlen(role->pinned_cell_id) + 1);
+		size += (size_t)role->instances * pod;
+		if (!s->gang)   /* a group per task: its name, member and pod slot */
+			size += (size_t)role->instances * (al(u + n + strlen(role->name) + 25) + al(sizeof(struct sched_member)) +
+			                                   al(sizeof(char *)));
+	}
+	if (s->gang)
+		size += al(u + n + 10) + al(s->nroles * sizeof(struct sched_member)) + al((size_t)s->total_tasks * sizeof(char *));
+	return size + 64;
 }
 
 /*
@@ -230,31 +308,42 @@ static int grp_add(struct grp *g, const char *role, int64_t first, int64_t pods,
 static struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *user, int64_t id,
                                  struct gerr *err)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct arena a;
+	arena_init(&a, job_size(s, user));
+	struct job *j = arena_zalloc(&a, sizeof(*j));
 	if (!j) {
+		arena_fini(&a);
 		gerr_set(err, GERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	j->id = id;
-	j->user = strdup(user);
-	j->name = strdup(s->name);
-	j->key = dupf("%s~%s", user, s->name);
-	j->vc = strdup(s->virtual_cluster);
+	j->user = arena_strdup(&a, user);
+	j->name = arena_strdup(&a, s->name);
+	j->key = adupf(&a, "%s~%s", user, s->name);
+	j->vc = arena_strdup(&a, s->virtual_cluster);
 	j->priority = s->priority;
 	j->lazy = s->lazy_preemption;
 	for (size_t r = 0; r < s->nroles; r++) {
 		if (s->roles[r].sku_type && !j->leaf_type)
-			j->leaf_type = strdup(s->roles[r].sku_type);
+			j->leaf_type = arena_strdup(&a, s->roles[r].sku_type);
 		if (s->roles[r].pinned_cell_id && !j->pinned)
-			j->pinned = strdup(s->roles[r].pinned_cell_id);
+			j->pinned = arena_strdup(&a, s->roles[r].pinned_cell_id);
 	}
 	if (!j->user || !j->name || !j->key || !j->vc)
 		goto nomem;
 	size_t ngrps = s->gang ? 1 : (size_t)s->total_tasks;
-	j->grps = calloc(ngrps ? ngrps : 1, sizeof(*j->grps));
+	j->grps = arena_zalloc(&a, (ngrps ? ngrps : 1) * sizeof(*j->grps));
 	if (!j->grps)
 		goto nomem;
 	j->ngrps = ngrps;
+	for (size_t g = 0; g < ngrps; g++) {
+		size_t members = s->gang ? s->nroles : 1, pods = s->gang ? (size_t)s->total_tasks : 1;
+		j->grps[g].members = arena_zalloc(&a, (members ? members : 1) * sizeof(struct sched_member));
+		j->grps[g].pods = arena_zalloc(&a, (pods ? pods : 1) * sizeof(char *));
+		j->grps[g].last_wait = -1;
+		if (!j->grps[g].members || !j->grps[g].pods)
+			goto nomem;
+	}
 	size_t g = 0;
 	for (size_t r = 0; r < s->nroles; r++) {
 		const struct spec_role *role = &s->roles[r];
@@ -267,28 +356,23 @@ static struct job *job_from_spec(struct loop *l, const struct spec_job *s, const
 			goto fail;
 		}
 		if (s->gang) {
-			if (grp_add(&j->grps[0], role->name, 0, role->instances, (int32_t)cells) < 0)
+			if (grp_add(&a, &j->grps[0], role->name, 0, role->instances, (int32_t)cells) < 0)
 				goto nomem;
 		} else {
-			for (int64_t i = 0; i < role->instances; i++, g++) {
-				if (!(j->grps[g].name = dupf("%s~%s/%s-%lld", user, s->name, role->name, (long long)i)) ||
-				    grp_add(&j->grps[g], role->name, i, 1, (int32_t)cells) < 0)
+			for (int64_t i = 0; i < role->instances; i++, g++)
+				if (!(j->grps[g].name = adupf(&a, "%s~%s/%s-%lld", user, s->name, role->name, (long long)i)) ||
+				    grp_add(&a, &j->grps[g], role->name, i, 1, (int32_t)cells) < 0)
 					goto nomem;
-				j->grps[g].last_wait = -1;
-			}
 		}
 	}
-	if (s->gang) {
-		j->grps[0].name = dupf("%s~%s/default", user, s->name);
-		j->grps[0].last_wait = -1;
-		if (!j->grps[0].name)
-			goto nomem;
-	}
+	if (s->gang && !(j->grps[0].name = adupf(&a, "%s~%s/default", user, s->name)))
+		goto nomem;
+	j->mem = a;
 	return j;
 nomem:
 	gerr_set(err, GERR_NOMEM, "out of memory");
 fail:
-	job_free(j);
+	arena_fini(&a);
 	return NULL;
 }
 
@@ -345,7 +429,9 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	const struct sched_bind_info *b = &l->res.bind;
 	if (sched_group_commit(l->sched, req, b, (const char *const *)g->pods, now, err) != 0)
 		return err->code;
+	count_job(l, j, -1);
 	g->placed = true;
+	count_job(l, j, +1);
 	g->last_wait = -1;
 	char *json = bind_to_json(b, (const char *const *)g->pods, g->npods);
 	char *what = describe_placement(l, g, b);
@@ -367,7 +453,9 @@ static int unplace(struct loop *l, struct job *j, struct grp *g, int64_t now, co
 	if (!g->placed)
 		return 0;
 	sched_group_release(l->sched, g->name, &ignore);
+	count_job(l, j, -1);
 	g->placed = false;
+	count_job(l, j, +1);
 	l->freed = true;
 	l->changed = true;
 	int rc = store_placement_delete(l->db, j->id, g->name, err);
@@ -393,7 +481,7 @@ static int preempt(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 			int rc = unplace(l, vj, &vj->grps[g], now, why, err);
 			if (rc)
 				return rc;
-			vj->retry = true;
+			want(l, vj);
 		}
 	}
 	return 0;
@@ -440,50 +528,46 @@ static int try_job(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 	return 0;
 }
 
-/* Waiting jobs that may have become placeable, priority first, then FIFO. */
+static int by_priority(const void *a, const void *b)
+{
+	const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Try the jobs that may have become placeable: new ones, preempted ones, and,
+ * when cells were freed, every job still waiting. Highest priority first,
+ * then submission order. Only a release scans every job, so a burst of
+ * submissions costs one scheduler call each however long the queue is.
+ */
 static int schedule_pass(struct loop *l, int64_t now, struct gerr *err)
 {
 	for (int round = 0; round < 4; round++) {
-		bool any = false;
-		bool all = l->freed;
-		l->freed = false;
-		/* highest priority first: collect the distinct priorities present */
-		int prios[64];
-		size_t np = 0;
-		for (struct job *j = l->first; j; j = j->next) {
-			bool waiting = false;
-			for (size_t g = 0; g < j->ngrps && !waiting; g++)
-				waiting = !j->grps[g].placed;
-			if (!waiting || !(all || j->retry))
-				continue;
-			size_t k = 0;
-			while (k < np && prios[k] != j->priority)
-				k++;
-			if (k == np && np < 64)
-				prios[np++] = j->priority;
+		if (l->freed) {
+			l->freed = false;
+			for (struct job *j = l->first; j; j = j->next)
+				if (!job_placed(j))
+					want(l, j);
 		}
-		for (size_t a = 0; a < np; a++)
-			for (size_t b = a + 1; b < np; b++)
-				if (prios[b] > prios[a]) {
-					int t = prios[a];
-					prios[a] = prios[b];
-					prios[b] = t;
-				}
-		for (size_t p = 0; p < np; p++)
-			for (struct job *j = l->first; j; j = j->next) {
-				if (j->priority != prios[p] || !(all || j->retry))
-					continue;
-				j->retry = false;
-				any = true;
-				int rc = try_job(l, j, now, err);
-				if (rc)
-					return rc;
-			}
-		if (!any || !l->freed)
+		if (!l->npending)
 			break;
+		/* this round's batch; preemption may queue victims for the next */
+		struct job **batch = l->pending;
+		size_t n = l->npending;
+		l->pending = NULL;
+		l->npending = l->pending_cap = 0;
+		qsort(batch, n, sizeof(*batch), by_priority);
+		for (size_t i = 0; i < n; i++)
+			batch[i]->retry = false;
+		int rc = 0;
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = try_job(l, batch[i], now, err);
+		free(batch);
+		if (rc)
+			return rc;
 	}
-	for (struct job *j = l->first; j; j = j->next)
-		j->retry = false;
 	return 0;
 }
 
@@ -574,7 +658,7 @@ static void do_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *e
 		return;
 	}
 	job_link(l, j);
-	j->retry = true;
+	want(l, j);
 	l->changed = true;
 	snprintf(msg, sizeof(msg), "Update job %s for user %s successfully.", s->name, c->user);
 	answer(c, 201, json_pack("{s:i, s:s}", "status", 201, "message", msg));
@@ -669,7 +753,7 @@ static int recover(struct loop *l, struct gerr *err)
 				else
 					j->grps[g].placed = true;
 			}
-		j->retry = true;
+		want(l, j);
 	}
 	spec_job_free(sj);
 	l->changed = true;
@@ -706,18 +790,8 @@ static json_t *snapshot(struct loop *l)
 			continue;
 		const struct cluster_vc *cv = cluster_vc(l->cluster, v.name);
 		const struct sched_sku *k = cv && cv->nskus ? sched_sku_find(l->sched, cv->skus[0]) : NULL;
-		int64_t waiting = 0, placed = 0;
-		for (struct job *j = l->first; j; j = j->next) {
-			if (strcmp(j->vc, v.name))
-				continue;
-			bool all = true;
-			for (size_t g = 0; g < j->ngrps; g++)
-				all &= j->grps[g].placed;
-			if (all)
-				placed++;
-			else
-				waiting++;
-		}
+		const struct vc_count *cnt = hmap_get(&l->vc_counts, v.name);
+		int64_t waiting = cnt ? cnt->waiting : 0, placed = cnt ? cnt->placed : 0;
 		double cap = total ? 100.0 * (double)v.quota_leaves / (double)total : 0;
 		double used = total ? 100.0 * (double)(v.used_leaves + v.opportunistic_leaves) / (double)total : 0;
 		json_t *skulist = json_array();
@@ -869,6 +943,7 @@ struct loop *loop_start(struct server *srv, struct store *st, struct sched *sche
 	l->efd = eventfd(0, EFD_CLOEXEC);
 	hmap_init(&l->by_key);
 	hmap_init(&l->by_group);
+	hmap_init(&l->vc_counts);
 	sched_result_init(&l->res);
 	arena_init(&l->scratch, 65536);
 	pthread_mutex_init(&l->lock, NULL);
@@ -903,6 +978,7 @@ fail:
 	arena_fini(&l->scratch);
 	hmap_fini(&l->by_key);
 	hmap_fini(&l->by_group);
+	hmap_fini(&l->vc_counts);
 	free(l);
 	return NULL;
 }
@@ -935,6 +1011,14 @@ void loop_stop(struct loop *l)
 	arena_fini(&l->scratch);
 	hmap_fini(&l->by_key);
 	hmap_fini(&l->by_group);
+	for (size_t i = 0; i < l->vc_counts.cap; i++)
+		if (l->vc_counts.slots[i].key) {
+			struct vc_count *c = l->vc_counts.slots[i].val;
+			free(c->name);
+			free(c);
+		}
+	hmap_fini(&l->vc_counts);
+	free(l->pending);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
