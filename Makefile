@@ -20,12 +20,15 @@ BENCHES   := $(basename $(notdir $(wildcard bench/*.c)))
 VERSION   := 0.1.0
 COMMIT    := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
+# BUILD and SANBUILD may be set on the command line (e.g. make BUILD=build/me
+# SANBUILD=build/me-san test) so that several trees build side by side.
+SANBUILD  ?= build/san
 ifneq ($(SANITIZER),)
-BUILD     := build/san
+BUILD     ?= $(SANBUILD)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZER) -fno-sanitize-recover=all
 LDFLAGS   += -fsanitize=$(SANITIZER)
 else
-BUILD     := build
+BUILD     ?= build
 OPT       := -O2 -g
 endif
 
@@ -73,9 +76,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 test: $(BUILD)/gantry $(TESTS:%=$(BUILD)/tests/%)
-	@$(MAKE) --no-print-directory SANITIZER=address,undefined build/san/gantry \
-	    $(TESTS:%=build/san/tests/%)
-	@tests/run.sh $(BUILD) build/san
+	@$(MAKE) --no-print-directory SANITIZER=address,undefined BUILD=$(SANBUILD) $(SANBUILD)/gantry \
+	    $(TESTS:%=$(SANBUILD)/tests/%)
+	@tests/run.sh $(BUILD) $(SANBUILD)
 
 run: $(BUILD)/gantry
 	@scripts/run.sh $(BUILD)/gantry
