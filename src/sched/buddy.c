@@ -218,6 +218,11 @@ bool sched__allocate_leaf(struct sched *s, struct sched__cell *p, struct sched__
 		sched__update_used(p, SCHED__OPPO, true);
 		return true;
 	}
+	/* a restore (a cancelled preemption, a reverted lazy preemption) or a
+	 * placement whose reservations were just cancelled can find the VC
+	 * cell doomed since: take it back from the bad hardware. Callers that
+	 * cannot live with another disagreement check before. */
+	sched__undoom_for(s, v, p);
 	sched__set_priority(v, prio);
 	sched__update_used(v, prio, true);
 	sched__set_priority(p, prio);
@@ -226,8 +231,22 @@ bool sched__allocate_leaf(struct sched *s, struct sched__cell *p, struct sched__
 	bool newly = !pac->peer;
 	if (!p->peer)
 		sched__bind(p, v);
-	if (!newly)
+	if (!newly) {
+		/* A job in a doomed cell (a free VC cell bound to bad hardware, used
+		 * where it is still healthy) makes it an ordinary allocated cell.
+		 * HiveD keeps it on the doomed list, and when the bad node heals
+		 * before the job ends the cell is lost: unbound, yet neither free
+		 * nor released (found by test_sched_replay's random workload). */
+		struct sched__cell *pp = pac->peer;
+		if (pp && pp->doomed_idx >= 0 && v->vc < s->nvcs) {
+			struct sched__vchain *vch = &s->vcs[v->vc].chains[pp->chain];
+			if (clist_has(&vch->doomed[pp->level], pp, SCHED__LIST_DOOMED)) {
+				sched__clist_remove(&vch->doomed[pp->level], pp, SCHED__LIST_DOOMED);
+				s->chains[pp->chain].all_vc_doomed[pp->level]--;
+			}
+		}
 		return true;
+	}
 	if (!pac->peer) {
 		if (why)
 			snprintf(why, whylen, "virtual cell %s could not be bound: the physical and virtual cell "
@@ -247,7 +266,12 @@ static bool vc_doomed_has(struct sched *s, uint16_t vc, struct sched__cell *c)
 void sched__release_leaf(struct sched *s, struct sched__cell *p, uint16_t vc)
 {
 	struct sched__cell *v = p->peer;
-	if (v) {
+	/* An opportunistic leaf can be bound only because it went bad inside a
+	 * cell some VC holds or was doomed to: that binding is the health
+	 * code's, not this group's. HiveD releases it as the group's, which
+	 * frees another VC's doomed cell under the wrong VC (found by
+	 * test_sched_replay's random workload). */
+	if (v && p->priority >= SCHED_PRIORITY_MIN) {
 		sched__update_used(v, v->priority, false);
 		sched__set_priority(v, SCHED__FREE);
 		struct sched__cell *pre = v->preassigned->peer;

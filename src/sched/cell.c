@@ -149,6 +149,14 @@ void sched__bind(struct sched__cell *p, struct sched__cell *v)
 	}
 }
 
+bool sched__binding_agrees(const struct sched__cell *v, const struct sched__cell *p)
+{
+	for (; v && p; v = v->parent, p = p->parent)
+		if (v->peer || p->peer)
+			return v->peer == p && p->peer == v;
+	return true;
+}
+
 void sched__unbind(struct sched__cell *p)
 {
 	struct sched__cell *bv = p->peer;
@@ -175,14 +183,43 @@ bool sched__in_free_list(const struct sched__cell *c)
 	}
 }
 
-struct sched__cell *sched__unbound_child(struct sched__cell *v)
+struct sched__cell *sched__unbound_child(const struct sched *s, struct sched__cell *v)
 {
 	if (!v)
 		return NULL;
-	for (uint16_t i = 0; i < v->nchildren; i++)
-		if (!v->children[i]->peer)
-			return v->children[i];
-	return NULL;
+	struct sched__cell *claimed = NULL;
+	for (uint16_t i = 0; i < v->nchildren; i++) {
+		struct sched__cell *c = v->children[i];
+		if (c->peer)
+			continue;
+		if (!sched__claimed(s, c))
+			return c;
+		if (!claimed)
+			claimed = c;
+	}
+	return claimed;
+}
+
+void sched__claim(struct sched *s, struct sched__cell *const *virt, struct sched__cell *const *phys, uint32_t n)
+{
+	s->claim_gen++;
+	s->claiming = true;
+	for (uint32_t i = 0; i < n; i++) {
+		for (struct sched__cell *c = virt ? virt[i] : NULL; c && !c->peer && c->claim != s->claim_gen; c = c->parent)
+			c->claim = s->claim_gen;
+		for (struct sched__cell *c = phys[i]; c && !c->peer && c->claim != s->claim_gen; c = c->parent)
+			c->claim = s->claim_gen;
+	}
+}
+
+bool sched__claimed(const struct sched *s, const struct sched__cell *c)
+{
+	return s->claiming && c->claim == s->claim_gen;
+}
+
+void sched__unclaim(struct sched *s)
+{
+	s->claiming = false;
 }
 
 /* getLowestPriorityVirtualCell: a free unbound cell at once, else the

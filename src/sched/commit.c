@@ -40,7 +40,7 @@ static int done(struct sched *s, struct gerr *err)
 {
 	if (s->self_check)
 		sched__check(s);
-	return s->broken ? gerr_set(err, GERR_INTERNAL, "the scheduler's state is inconsistent") : 0;
+	return s->broken ? gerr_set(err, GERR_INTERNAL, "the scheduler's state is inconsistent: %s", s->broken_why) : 0;
 }
 
 int sched_pod_add(struct sched *s, const struct sched_request *req, const char *pod,

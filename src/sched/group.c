@@ -412,6 +412,21 @@ int sched__group_create_allocated(struct sched *s, const struct sched_request *r
 					pp->preassigned != NULL, should_lazy, &v, &lazy);
 				if (!p)
 					continue;   /* gone from the config: ignored, the pod keeps running */
+				if (p->state == SCHED_CELL_RESERVED && p->reserving) {
+					/* bound in HiveD's filter phase over a lower preemptor's
+					 * reservation: the newer, higher-priority job wins (HiveD
+					 * would count the cell twice) */
+					sched__delete_preempting(s, p->reserving);
+					/* which changes bindings: map the leaf again */
+					p = find_allocated_leaf(s, req, g, b->chain, pp->node, pp->leaves[li],
+					                        pp->preassigned ? pp->preassigned[li] : NULL,
+					                        pp->preassigned != NULL, should_lazy, &v, &lazy);
+				}
+				if (p->state != SCHED_CELL_FREE || p->using) {
+					/* another group holds it (conflicting bind infos after a
+					 * restart): do not count it twice */
+					continue;
+				}
 				uint32_t at = m->leaf_off + (uint32_t)pi * (uint32_t)m->leaves + (uint32_t)li;
 				g->phys[at] = p;
 				if (lazy == LAZY_NIL) {

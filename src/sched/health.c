@@ -42,7 +42,7 @@ static void set_bad_cell(struct sched *s, struct sched__cell *c)
 		add_bad_free(s, c);
 	} else if (!c->peer && !sched__split(c) && c->parent) {
 		/* inside a bound cell: bind it so the VC sees the failure */
-		struct sched__cell *v = sched__unbound_child(c->parent->peer);
+		struct sched__cell *v = sched__unbound_child(s, c->parent->peer);
 		if (v)
 			sched__bind_one(c, v);
 	}
@@ -102,6 +102,16 @@ static struct sched__cell *unbound_preassigned(struct sched__vchain *vch, int l)
 	return NULL;
 }
 
+/* The first bad free cell, passing over those a placement being bound
+ * will take in a moment (see sched__claim). */
+static struct sched__cell *unclaimed_bad(const struct sched *s, const struct sched__clist *l)
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (!sched__claimed(s, l->v[i]))
+			return l->v[i];
+	return NULL;
+}
+
 void sched__try_bind_doomed(struct sched *s, uint16_t chain, int l)
 {
 	struct sched__chain *ch = &s->chains[chain];
@@ -110,10 +120,8 @@ void sched__try_bind_doomed(struct sched *s, uint16_t chain, int l)
 		if (!vch->present)
 			continue;
 		while (vch->free[l] > ch->total_left[l] - (int32_t)ch->bad_free[l].n) {
-			if (!ch->bad_free[l].n)
-				break;
-			struct sched__cell *pc = ch->bad_free[l].v[0];
-			struct sched__cell *v = unbound_preassigned(vch, l);
+			struct sched__cell *pc = unclaimed_bad(s, &ch->bad_free[l]);
+			struct sched__cell *v = pc ? unbound_preassigned(vch, l) : NULL;
 			if (!v)
 				break;
 			sched__bind_one(pc, v);
@@ -145,8 +153,8 @@ void sched__allocate_bad(struct sched *s, struct sched__cell *c)
 {
 	struct sched__chain *ch = &s->chains[c->chain];
 	sched__clist_remove(&ch->bad_free[c->level], c, SCHED__LIST_BAD);
-	if (!c->peer && c->parent) {
-		struct sched__cell *v = sched__unbound_child(c->parent->peer);
+	if (!c->peer && c->parent && !sched__claimed(s, c)) {
+		struct sched__cell *v = sched__unbound_child(s, c->parent->peer);
 		if (v)
 			sched__bind_one(c, v);
 	}
@@ -164,4 +172,23 @@ void sched__release_bad(struct sched *s, struct sched__cell *c)
 	for (uint16_t i = 0; i < c->nchildren; i++)
 		if (!sched__healthy(c->children[i]))
 			sched__release_bad(s, c->children[i]);
+}
+
+bool sched__undoom_for(struct sched *s, struct sched__cell *v, const struct sched__cell *p)
+{
+	if (sched__binding_agrees(v, p))
+		return true;
+	struct sched__cell *pre = v->preassigned;
+	struct sched__cell *pc = pre->peer;
+	if (!pc || pre->priority >= SCHED_PRIORITY_MIN || pre->vc >= s->nvcs || pc->doomed_idx < 0)
+		return false;
+	struct sched__vchain *vch = &s->vcs[pre->vc].chains[pc->chain];
+	if (!vch->present)
+		return false;
+	/* a physical cell is on one doomed list at most: its VC's */
+	sched__unbind_one(pc);
+	sched__clist_remove(&vch->doomed[pc->level], pc, SCHED__LIST_DOOMED);
+	s->chains[pc->chain].all_vc_doomed[pc->level]--;
+	sched__release_preassigned(s, pc, pre->vc, true);
+	return sched__binding_agrees(v, p);
 }

@@ -80,6 +80,7 @@ struct sched__cell {
 	uint16_t chain;
 	uint16_t vc;                       /* virtual: its VC */
 	int16_t priority;                  /* max over children; SCHED__FREE when free */
+	uint32_t claim;                    /* virtual: == sched.claim_gen while a placement binds it */
 	uint8_t level;
 	uint8_t state;                     /* SCHED_CELL_*; virtual cells mirror their peer */
 	uint8_t flags;
@@ -281,13 +282,17 @@ struct sched {
 	/* per call */
 	struct arena scratch;
 	uint32_t gen;
+	uint32_t claim_gen;                /* see sched__claim */
+	bool claiming;
 	uint32_t sugg_gen;
 	bool sugg_all;
 	struct sched__undo *undo;
 	uint32_t nundo, cap_undo;
 	bool in_txn;
 	bool self_check;
+	bool debug_full_sort;              /* tests: sort views in full every call */
 	bool broken;                       /* an invariant failed (self-check or a lost cell) */
+	char broken_why[160];              /* the first one */
 };
 
 /* ---- config.c ------------------------------------------------------------ */
@@ -318,9 +323,23 @@ void sched__set_health(struct sched__cell *c, bool healthy);   /* SetHealthiness
 void sched__bind_one(struct sched__cell *p, struct sched__cell *v);
 void sched__unbind_one(struct sched__cell *p);
 void sched__bind(struct sched__cell *p, struct sched__cell *v);  /* bindCell */
+/* Would binding virtual v to physical p (same level) agree with the bindings
+ * in place: the lowest bound cell on either path is bound to its
+ * counterpart on the other? */
+bool sched__binding_agrees(const struct sched__cell *v, const struct sched__cell *p);
 void sched__unbind(struct sched__cell *p);                     /* unbindCell */
 bool sched__in_free_list(const struct sched__cell *c);         /* inFreeCellList */
-struct sched__cell *sched__unbound_child(struct sched__cell *v); /* getUnboundVirtualCell(children) */
+/* getUnboundVirtualCell(children), passing over cells a placement being
+ * bound has claimed. */
+struct sched__cell *sched__unbound_child(const struct sched *s, struct sched__cell *v);
+/* A group's leaves (virt[i] to phys[i]; virt may be NULL) are about to be
+ * bound one by one: claim the unbound cells on both paths, so that bad
+ * physical cells met on the way (bound to "any unbound virtual child") are
+ * neither one of them nor take one of them, which HiveD lets happen and
+ * then binds a cell twice. Claims last until sched__unclaim. */
+void sched__claim(struct sched *s, struct sched__cell *const *virt, struct sched__cell *const *phys, uint32_t n);
+bool sched__claimed(const struct sched *s, const struct sched__cell *c);
+void sched__unclaim(struct sched *s);
 struct sched__cell *sched__lowest_priority(struct sched__cell **cl, uint32_t n, int p);
 void sched__view_mark(struct sched__cell *c);                  /* key inputs changed */
 
@@ -350,6 +369,11 @@ void sched__try_bind_doomed(struct sched *s, uint16_t chain, int level);
 void sched__try_unbind_doomed(struct sched *s, uint16_t chain, int level);
 void sched__allocate_bad(struct sched *s, struct sched__cell *c);
 void sched__release_bad(struct sched *s, struct sched__cell *c);
+/* Virtual leaf v must go to physical leaf p (a restore, or a placement
+ * whose cells changed hands since it was mapped), but its preassigned cell
+ * was doomed meanwhile (bound to bad free hardware): give the doomed cell
+ * back. True when binding v to p now agrees with the bindings in place. */
+bool sched__undoom_for(struct sched *s, struct sched__cell *v, const struct sched__cell *p);
 
 /* ---- topology.c ---------------------------------------------------------- */
 

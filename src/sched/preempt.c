@@ -52,6 +52,7 @@ void sched__create_preempting(struct sched *s, struct sched__group *g, struct sc
 	if (virt)
 		memcpy(g->virt, virt, g->nleaves * sizeof(*virt));
 	g->has_virt = virt != NULL;
+	sched__claim(s, virt, phys, g->nleaves);
 	for (uint32_t i = 0; i < g->nleaves; i++) {
 		struct sched__cell *p = phys[i];
 		if (p->state == SCHED_CELL_USED && p->using) {
@@ -63,6 +64,7 @@ void sched__create_preempting(struct sched *s, struct sched__group *g, struct sc
 		p->reserving = g;
 		sched__set_state(p, p->state == SCHED_CELL_USED ? SCHED_CELL_RESERVING : SCHED_CELL_RESERVED);
 	}
+	sched__unclaim(s);
 }
 
 /* retrieveVirtualCell */
@@ -78,6 +80,18 @@ static struct sched__cell *virtual_of(const struct sched__group *g, const struct
 
 void sched__delete_preempting(struct sched *s, struct sched__group *g)
 {
+	struct sched__group **lost = sched__tmp(s, g->nleaves * sizeof(*lost));
+	struct sched__cell **back = sched__tmp(s, 2 * g->nleaves * sizeof(*back));
+	uint32_t nlost = 0, nback = 0;
+	for (uint32_t i = 0; back && i < g->nleaves; i++) {
+		struct sched__cell *p = g->phys[i];
+		struct sched__cell *v = p && p->state == SCHED_CELL_RESERVING && p->using ? virtual_of(p->using, p) : NULL;
+		if (v) {
+			back[nback] = v;
+			back[g->nleaves + nback++] = p;
+		}
+	}
+	sched__claim(s, back, back ? back + g->nleaves : NULL, nback);
 	for (uint32_t i = 0; i < g->nleaves; i++) {
 		struct sched__cell *p = g->phys[i];
 		if (!p)
@@ -88,12 +102,29 @@ void sched__delete_preempting(struct sched *s, struct sched__group *g)
 			/* back to the group it was being taken from */
 			sched__set_state(p, SCHED_CELL_USED);
 			struct sched__group *b = p->using;
-			if (b)
-				sched__allocate_leaf(s, p, virtual_of(b, p), b->priority, b->vc, NULL, 0);
+			if (!b)
+				continue;
+			struct sched__cell *v = virtual_of(b, p);
+			if (v && !sched__undoom_for(s, v, p)) {
+				/* Its VC cell went to another group of the VC meanwhile:
+				 * restoring it would bind one virtual cell twice (HiveD
+				 * does). The victim runs on opportunistically, as if
+				 * lazily preempted by g, as soon as the loop is done. */
+				v = NULL;
+				uint32_t k = 0;
+				while (k < nlost && lost[k] != b)
+					k++;
+				if (k == nlost && lost)
+					lost[nlost++] = b;
+			}
+			sched__allocate_leaf(s, p, v, v ? b->priority : SCHED__OPPO, b->vc, NULL, 0);
 		} else {
 			sched__set_state(p, SCHED_CELL_FREE);
 		}
 	}
+	sched__unclaim(s);
+	for (uint32_t k = 0; k < nlost; k++)
+		sched__lazy_preempt(s, lost[k], g->name, lost[k]->lazy_at ? lost[k]->lazy_at : g->created);
 	sched__group_remove(s, g);
 	sched__group_free(g);
 }
@@ -118,9 +149,14 @@ void sched__lazy_preempt(struct sched *s, struct sched__group *victim, const cha
 {
 	if (victim->has_virt) {
 		for (uint32_t i = 0; i < victim->nleaves; i++) {
+			/* only the leaves it still holds at its priority: one lost
+			 * to a preemptor has its virtual cell released, perhaps
+			 * bound to another group's leaf by now (HiveD follows the
+			 * binding and downgrades that group's leaf) */
 			struct sched__cell *v = victim->virt[i];
-			struct sched__cell *p = v ? v->peer : NULL;
-			if (!p)
+			struct sched__cell *p = victim->phys[i];
+			if (!v || !p || v->peer != p || p->using != victim || p->state != SCHED_CELL_USED ||
+			    p->priority < SCHED_PRIORITY_MIN)
 				continue;
 			sched__release_leaf(s, p, victim->vc);
 			sched__allocate_leaf(s, p, NULL, SCHED__OPPO, victim->vc, NULL, 0);
@@ -156,6 +192,15 @@ void sched__lazy_preempt_cell(struct sched *s, struct sched__cell *v, const char
 
 void sched__lazy_revert(struct sched *s, struct sched__group *g)
 {
+	/* Releasing the victim's virtual cells may have let the doomed-cell
+	 * logic bind one of them to other (bad) hardware: take it back. Should
+	 * a cell have gone elsewhere, restoring would leave virtual and
+	 * physical leaves disagreeing (HiveD does it anyway): the victim stays
+	 * downgraded instead. */
+	for (uint32_t i = 0; i < g->nleaves; i++)
+		if (g->phys[i] && g->virt[i] && !sched__undoom_for(s, g->virt[i], g->phys[i]))
+			return;
+	sched__claim(s, g->virt, g->phys, g->nleaves);
 	for (uint32_t i = 0; i < g->nleaves; i++) {
 		struct sched__cell *p = g->phys[i];
 		if (!p)
@@ -163,6 +208,7 @@ void sched__lazy_revert(struct sched *s, struct sched__group *g)
 		sched__release_leaf(s, p, g->vc);
 		sched__allocate_leaf(s, p, g->virt[i], g->priority, g->vc, NULL, 0);
 	}
+	sched__unclaim(s);
 	g->has_virt = true;
 	g->lazy_by = NULL;
 	g->lazy_at = 0;

@@ -144,12 +144,21 @@ static bool place_guaranteed(struct ctx *x, struct sched__view *view, uint16_t c
 		uint32_t k = 0;
 		while (k < nlazy && lazy[k].g != g)
 			k++;
-		if (k == nlazy)
-			lazy[nlazy++].g = g;
-		lazy[k].had_virt = g->has_virt;   /* a second downgrade records "nothing to restore" */
+		if (k == nlazy) {
+			lazy[nlazy].g = g;
+			lazy[nlazy++].had_virt = g->has_virt;
+		}
 		sched__lazy_preempt(s, g, x->req->group, x->now);
 	}
-	if (sched__map_virtual(s, chain, &x->sh, virt, phys)) {
+	/* A downgrade can release a VC cell that the doomed-cell logic at once
+	 * binds to bad hardware, under this very placement: then it cannot be
+	 * used (HiveD would place the job on the bad node). */
+	bool usable = true;
+	for (uint32_t i = 0; nlazy && i < n && usable; i++) {
+		const struct sched__cell *p = virt[i]->peer;
+		usable = !p || (sched__healthy(p) && sched__suggested(s, p->nodes[0]));
+	}
+	if (usable && sched__map_virtual(s, chain, &x->sh, virt, phys)) {
 		x->phys = phys;
 		x->virt = virt;
 		x->chain = chain;
@@ -417,13 +426,23 @@ void sched_result_fini(struct sched_result *r)
 	arena_fini(&r->arena);
 }
 
-static int finish(struct sched *s, int rc)
+static int finish(struct sched *s, int rc, struct gerr *err)
 {
 	if (!rc && s->self_check)
 		sched__check(s);
 	if (!rc && s->broken)
-		rc = GERR_INTERNAL;
+		rc = gerr_set(err, GERR_INTERNAL, "the scheduler's state is inconsistent: %s", s->broken_why);
 	return rc;
+}
+
+/* Can every virtual leaf of the placement still be bound where it goes
+ * (taking back doomed cells if need be)? */
+static bool still_bound(const struct ctx *x)
+{
+	for (uint32_t i = 0; x->virt && i < x->sh.nleaves; i++)
+		if (!sched__undoom_for(x->s, x->virt[i], x->phys[i]))
+			return false;
+	return true;
 }
 
 int sched_schedule(struct sched *s, const struct sched_request *req, int64_t now, struct sched_result *res,
@@ -438,7 +457,7 @@ int sched_schedule(struct sched *s, const struct sched_request *req, int64_t now
 	s->cap_undo = s->nundo = 0;
 	s->undo = NULL;
 	if (s->broken)
-		return gerr_set(err, GERR_INTERNAL, "the scheduler's state is inconsistent (self-check failed)");
+		return gerr_set(err, GERR_INTERNAL, "the scheduler's state is inconsistent: %s", s->broken_why);
 	if ((rc = validate(s, req, &x.sh, &pod_leaves, err)))
 		return rc;
 	set_suggested(s, req->suggested);
@@ -462,7 +481,7 @@ int sched_schedule(struct sched *s, const struct sched_request *req, int64_t now
 			return gerr_set(err, rc, "out of memory");
 		res->decision = SCHED_BIND;
 		res->opportunistic = !g->has_virt;
-		return finish(s, 0);
+		return finish(s, 0, err);
 	}
 	if (g) {
 		/* Preempting (or BeingPreempted, which HiveD treats alike) */
@@ -479,12 +498,13 @@ int sched_schedule(struct sched *s, const struct sched_request *req, int64_t now
 				return gerr_set(err, GERR_NOMEM, "out of memory");
 			res->decision = res->nvictims ? SCHED_PREEMPT : SCHED_BIND;
 			res->opportunistic = !g->has_virt;
-			return finish(s, 0);
+			return finish(s, 0, err);
 		}
 	}
 
+again:
 	if ((rc = place_new(&x, err)))
-		return finish(s, rc);
+		return finish(s, rc, err);
 	if (!x.phys) {
 		res->decision = SCHED_WAIT;
 		if (!x.failed_once)
@@ -494,7 +514,7 @@ int sched_schedule(struct sched *s, const struct sched_request *req, int64_t now
 			                req->vc, req->leaf_type && *req->leaf_type ? req->leaf_type : "any leaf cell type");
 		res->wait = x.fail.wait;
 		res->reason = rdup(res, x.fail.msg);
-		return finish(s, 0);
+		return finish(s, 0, err);
 	}
 	if ((rc = sched__collect_victims(s, x.phys, x.sh.nleaves, &victims)))
 		return gerr_set(err, rc, "out of memory");
@@ -502,6 +522,16 @@ int sched_schedule(struct sched *s, const struct sched_request *req, int64_t now
 		/* a higher priority overrides earlier preemptors on these cells */
 		for (uint32_t i = 0; i < victims.npreemptors; i++)
 			sched__delete_preempting(s, victims.preemptors[i]);
+		if (victims.npreemptors && !still_bound(&x)) {
+			/* Releasing those reservations handed VC cells of this
+			 * placement back, and they went elsewhere: the placement is
+			 * stale (HiveD would bind one virtual cell to two physical
+			 * ones). Place again; every round removes a preemptor. */
+			x.phys = x.virt = NULL;
+			x.failed_once = false;
+			victims = (struct sched__victims){ 0 };
+			goto again;
+		}
 		if (victims.ngroups) {
 			struct sched__group *ng;
 			if (sched__group_reserve(s) ||
@@ -521,5 +551,5 @@ int sched_schedule(struct sched *s, const struct sched_request *req, int64_t now
 		return gerr_set(err, GERR_NOMEM, "out of memory");
 	res->decision = res->nvictims ? SCHED_PREEMPT : SCHED_BIND;
 	res->opportunistic = x.virt == NULL;
-	return finish(s, 0);
+	return finish(s, 0, err);
 }

@@ -169,6 +169,8 @@ static bool before(const struct sched__vnode *x, const struct sched__vnode *y)
 static void prepare(struct sched *s, struct sched__view *v, int p)
 {
 	bool all = s->sugg_all;
+	if (s->debug_full_sort)
+		v->valid = false;
 	if (!v->valid || !all || (!v->cross && v->key_prio != p)) {
 		for (uint32_t i = 0; i < v->n; i++) {
 			v->order[i]->key = node_key(s, v, v->order[i], p);
