@@ -65,8 +65,9 @@
 	              "?13, ?14, ?15)")                                                                \
 	X(JOB_SPEC_INSERT, "INSERT INTO job_specs(job_id, text) VALUES(?1, ?2)")                       \
 	X(JOB_SPEC_GET, "SELECT text FROM job_specs WHERE job_id = ?1")                                \
-	X(JOB_GET, "SELECT " STORE_JOB_COLUMNS ", config FROM jobs WHERE username = ?1 AND name = ?2") \
-	X(JOB_ACTIVE, "SELECT " STORE_JOB_COLUMNS " FROM jobs WHERE state IN "                        \
+	X(JOB_GET, "SELECT " STORE_JOB_COLUMNS ", config, status FROM jobs "                          \
+	           "WHERE username = ?1 AND name = ?2")                                                \
+	X(JOB_ACTIVE, "SELECT " STORE_JOB_COLUMNS ", '', status FROM jobs WHERE state IN "            \
 	              "('WAITING', 'RUNNING', 'STOPPING') ORDER BY submission_ms, id")                 \
 	X(JOB_SET_STATE, "UPDATE jobs SET state = ?2, sub_state = ?3, execution_type = ?4, "          \
 	                 "launched_ms = CASE WHEN ?5 > 0 THEN ?5 ELSE launched_ms END, "               \
@@ -86,7 +87,19 @@
 	                 "ON CONFLICT(job_id, grp) DO UPDATE SET bind = excluded.bind, "               \
 	                 "placed_ms = excluded.placed_ms")                                             \
 	X(PLACEMENT_DEL, "DELETE FROM placements WHERE job_id = ?1 AND (?2 IS NULL OR grp = ?2)")      \
-	X(PLACEMENT_LIST, "SELECT grp, bind, placed_ms FROM placements WHERE job_id = ?1 ORDER BY grp")
+	X(PLACEMENT_LIST, "SELECT grp, bind, placed_ms FROM placements WHERE job_id = ?1 ORDER BY grp") \
+	X(JOB_SAVE, "UPDATE jobs SET state = ?2, sub_state = ?3, execution_type = ?4, "               \
+	            "launched_ms = ?5, completed_ms = ?6, attempt_id = ?7, retries = ?8, "             \
+	            "user_retries = ?9, retry_delay_ms = ?10, app_exit_code = ?11, status = ?12 "      \
+	            "WHERE id = ?1")                                                                   \
+	X(TASK_PUT, "INSERT INTO tasks(job_id, attempt, pos, role, task_index, status) "               \
+	            "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(job_id, attempt, pos) "                \
+	            "DO UPDATE SET status = excluded.status")                                          \
+	X(TASK_LIST, "SELECT pos, role, task_index, status FROM tasks WHERE job_id = ?1 "             \
+	             "AND attempt = ?2 ORDER BY pos")                                                  \
+	X(ATTEMPT_PUT, "INSERT INTO job_attempts(job_id, attempt, status) VALUES(?1, ?2, ?3) "        \
+	               "ON CONFLICT(job_id, attempt) DO UPDATE SET status = excluded.status")          \
+	X(ATTEMPT_LIST, "SELECT attempt, status FROM job_attempts WHERE job_id = ?1 ORDER BY attempt")
 
 enum store_stmt {
 #define X(name, sql) STMT_##name,

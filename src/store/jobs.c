@@ -137,6 +137,7 @@ int store_job_get(struct store_conn *c, const char *user, const char *name, stru
 	if (rc == SQLITE_ROW) {
 		read_job(st, a, j);
 		j->config = store__text(st, 22, a);
+		j->status = store__text(st, 23, a);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
@@ -175,7 +176,10 @@ static int read_jobs(struct store_conn *c, sqlite3_stmt *st, struct arena *a, st
 			if (!js)
 				break;
 		}
-		read_job(st, a, &js[k++]);
+		read_job(st, a, &js[k]);
+		if (sqlite3_column_count(st) > 23)
+			js[k].status = store__text(st, 23, a);
+		k++;
 	}
 	if (!js)
 		return gerr_set(err, GERR_NOMEM, "store: out of memory");

@@ -128,6 +128,27 @@ static const char *const MIGRATIONS[] = {
 	"  placed_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (job_id, grp)"
 	") STRICT, WITHOUT ROWID;",
+
+	/* 2: running jobs — the controller's status of a job (JSON), each task
+	 * of each job attempt, and the history of finished job attempts */
+	"ALTER TABLE jobs ADD COLUMN status TEXT NOT NULL DEFAULT '{}';"
+
+	"CREATE TABLE tasks ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  attempt INTEGER NOT NULL,"             /* the job attempt */
+	"  pos INTEGER NOT NULL,"                 /* the task's place in the job, role by role */
+	"  role TEXT NOT NULL,"
+	"  task_index INTEGER NOT NULL,"
+	"  status TEXT NOT NULL,"                 /* JSON: state, task attempt, retries, node, ports, exit */
+	"  PRIMARY KEY (job_id, attempt, pos)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE job_attempts ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  attempt INTEGER NOT NULL,"
+	"  status TEXT NOT NULL,"                 /* JSON: the job's status when the attempt ended */
+	"  PRIMARY KEY (job_id, attempt)"
+	") STRICT, WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

@@ -145,6 +145,7 @@ struct store_job {
 	int app_exit_code;
 	int64_t total_gpu, total_tasks, total_roles;
 	const char *config;            /* masked YAML; only by store_job_get */
+	const char *status;            /* the controller's status (JSON); by store_job_get and _active */
 	const char **tags;
 	size_t ntags;
 };
@@ -163,6 +164,40 @@ int store_job_active(struct store_conn *c, struct arena *a, struct store_job **o
 int store_job_set_state(struct store_conn *c, int64_t id, const char *state, const char *sub_state,
                         const char *execution_type, int64_t launched_ms, int64_t completed_ms,
                         const int *exit_code, struct gerr *err);
+
+/* The controller's view of a job, saved after each of its decisions. */
+struct store_job_status {
+	const char *state, *sub_state, *execution_type;
+	int64_t launched_ms, completed_ms;  /* 0: not yet (NULL) */
+	int attempt_id, retries, user_retries;
+	int64_t retry_delay_ms;
+	bool has_exit_code;
+	int app_exit_code;
+	const char *status;            /* JSON */
+};
+int store_job_save(struct store_conn *c, int64_t id, const struct store_job_status *s, struct gerr *err);
+
+/* One task of one job attempt. */
+struct store_task {
+	int64_t pos;                   /* the task's place in the job, role by role */
+	const char *role;
+	int64_t index;
+	const char *status;            /* JSON */
+};
+int store_task_put(struct store_conn *c, int64_t job_id, int64_t attempt, const struct store_task *t,
+                   struct gerr *err);
+int store_task_list(struct store_conn *c, int64_t job_id, int64_t attempt, struct arena *a,
+                    struct store_task **out, size_t *n, struct gerr *err);
+
+/* A finished job attempt (history). */
+struct store_attempt {
+	int64_t attempt;
+	const char *status;            /* JSON */
+};
+int store_attempt_put(struct store_conn *c, int64_t job_id, int64_t attempt, const char *status,
+                      struct gerr *err);
+int store_attempt_list(struct store_conn *c, int64_t job_id, struct arena *a, struct store_attempt **out,
+                       size_t *n, struct gerr *err);
 
 struct store_job_query {
 	const char **usernames; size_t nusernames;

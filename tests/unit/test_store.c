@@ -53,7 +53,7 @@ static void schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
 	struct gerr e;
-	assert_int_equal(store_schema_version(f->c), 1);
+	assert_int_equal(store_schema_version(f->c), 2);
 	assert_int_equal(store_meta_set(f->c, "server-id", "abc", &e), 0);
 	store_conn_put(f->st, f->c);
 	store_close(f->st);
@@ -303,6 +303,65 @@ static void events_and_placements(void **state)
 	assert_int_equal(n, 0);
 }
 
+static void job_status_tasks_attempts(void **state)
+{
+	struct fixture *f = *state;
+	struct gerr e;
+	int64_t id = add_job(f, "u", "run", "default", "WAITING", NULL, 100);
+	struct store_job_status s = { .state = "FAILED", .sub_state = "Completed", .execution_type = "START",
+	                              .launched_ms = 150, .completed_ms = 200, .attempt_id = 2, .retries = 2,
+	                              .user_retries = 1, .has_exit_code = true, .app_exit_code = 255,
+	                              .status = "{\"attempt\":2}" };
+	assert_int_equal(store_job_save(f->c, id, &s, &e), 0);
+	struct store_job j;
+	assert_int_equal(store_job_get(f->c, "u", "run", &f->a, &j, &e), 0);
+	assert_string_equal(j.state, "FAILED");
+	assert_string_equal(j.sub_state, "Completed");
+	assert_int_equal(j.launched_ms, 150);
+	assert_int_equal(j.completed_ms, 200);
+	assert_int_equal(j.attempt_id, 2);
+	assert_int_equal(j.retries, 2);
+	assert_int_equal(j.user_retries, 1);
+	assert_true(j.has_exit_code);
+	assert_int_equal(j.app_exit_code, 255);
+	assert_string_equal(j.status, "{\"attempt\":2}");
+	/* a final job is not active any more; an active one carries its status */
+	struct store_job *act;
+	size_t n;
+	int64_t id2 = add_job(f, "u", "run2", "default", "RUNNING", NULL, 101);
+	assert_int_equal(store_job_active(f->c, &f->a, &act, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(act[0].id, id2);
+	assert_string_equal(act[0].status, "{}");
+
+	struct store_task t0 = { 0, "worker", 0, "{\"state\":\"AttemptRunning\"}" };
+	struct store_task t1 = { 1, "worker", 1, "{\"state\":\"AttemptCreationPending\"}" };
+	assert_int_equal(store_task_put(f->c, id, 0, &t1, &e), 0);
+	assert_int_equal(store_task_put(f->c, id, 0, &t0, &e), 0);
+	t0.status = "{\"state\":\"Completed\"}";
+	assert_int_equal(store_task_put(f->c, id, 0, &t0, &e), 0);
+	assert_int_equal(store_task_put(f->c, id, 1, &t0, &e), 0);
+	struct store_task *ts;
+	assert_int_equal(store_task_list(f->c, id, 0, &f->a, &ts, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ts[0].pos, 0);
+	assert_string_equal(ts[0].status, "{\"state\":\"Completed\"}");
+	assert_string_equal(ts[1].role, "worker");
+	assert_int_equal(ts[1].index, 1);
+	assert_int_equal(store_task_list(f->c, id, 1, &f->a, &ts, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_task_list(f->c, id, 7, &f->a, &ts, &n, &e), 0);
+	assert_int_equal(n, 0);
+
+	struct store_attempt *as;
+	assert_int_equal(store_attempt_put(f->c, id, 1, "{\"a\":1}", &e), 0);
+	assert_int_equal(store_attempt_put(f->c, id, 0, "{\"a\":0}", &e), 0);
+	assert_int_equal(store_attempt_list(f->c, id, &f->a, &as, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(as[0].attempt, 0);
+	assert_string_equal(as[1].status, "{\"a\":1}");
+}
+
 static void transactions_roll_back(void **state)
 {
 	struct fixture *f = *state;
@@ -332,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(jobs_and_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(events_and_placements, setup, teardown),
+		cmocka_unit_test_setup_teardown(job_status_tasks_attempts, setup, teardown),
 		cmocka_unit_test_setup_teardown(transactions_roll_back, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
