@@ -33,7 +33,7 @@ OPT       := -O2 -g
 endif
 
 CFLAGS    += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wvla -Isrc $(OPT) -MMD -MP
-LDLIBS    += -lmicrohttpd -lsqlite3 -lsodium -lcurl -lcrypto -lyaml -ljansson -lpthread -ldl -lm
+LDLIBS    += -lmicrohttpd -lsqlite3 -lsodium -lcurl -lcrypto -lyaml -ljansson -lpcre2-8 -lpthread -ldl -lm
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libgantry.a

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc clang libc6-dev libyaml-dev libjansson-dev libcmocka-dev pkg-config git
-      libmicrohttpd-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libssl-dev curl python3 wrk"
+      libmicrohttpd-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libssl-dev libpcre2-dev curl python3 wrk"
 
 missing=""
 for p in $PKGS; do
