@@ -170,8 +170,7 @@ enum sched_decision {
 	X(CLUSTER_BUSY,  "cluster-busy",  "no free cells of that size for an opportunistic job") \
 	X(BAD_NODE,      "bad-node",      "the only placement uses a bad (unhealthy) node") \
 	X(NOT_SUGGESTED, "not-suggested", "the only placement uses a node outside the allowed set") \
-	X(NO_HEALTHY_CELL, "no-healthy-cell", "the VC's cells would map onto bad or unavailable physical cells") \
-	X(NO_LEAF_TYPE,  "no-leaf-type",  "no chain of any leaf cell type fits")
+	X(NO_HEALTHY_CELL, "no-healthy-cell", "the VC's cells would map onto bad or unavailable physical cells")
 
 enum sched_wait {
 #define X(name, s, m) SCHED_WAIT_##name,

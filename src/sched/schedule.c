@@ -17,7 +17,9 @@
  *      opportunistic groups are placed on the chain's physical cells;
  *   4. victims: whole gangs using the cells; in the preempt phase older
  *      preemptors overlapping the placement are cancelled and, if there are
- *      victims, the group becomes Preempting.
+ *      victims, the group becomes Preempting. Cancelling can hand the
+ *      placement's VC cells to other hardware (doomed cells); then the
+ *      placement is made again (HiveD binds a virtual cell twice).
  * A BIND creates no state (the caller commits with sched_pod_add), except
  * the lazy downgrades of step 3, as in HiveD.
  */
