@@ -31,6 +31,7 @@ struct api_config {
 	struct store *store;          /* kept: must outlive the api */
 	struct server *server;        /* kept: the control loop and cluster view */
 	bool quiet;                   /* no per-request log lines */
+	const char *web_dir;          /* the portal's built files; NULL: look near the binary */
 };
 
 /* Start serving. Returns owned memory (api_stop) or NULL with err filled. */

@@ -38,6 +38,7 @@ struct api {
 	char address[80];
 	atomic_int inflight;
 	pthread_mutex_t lock;         /* orders suspend against the loop's finish */
+	char *web_dir;                /* the portal's files (static.c), or NULL: API only */
 };
 
 static int64_t mono_us(void)
@@ -86,6 +87,14 @@ int api_text(struct api_request *r, int status, const char *ctype, const char *t
 	if (!s)
 		return GERR_NOMEM;
 	set_response(r, status, s, strlen(s), ctype);
+	return 0;
+}
+
+int api_bytes(struct api_request *r, int status, const char *ctype, char *body, size_t len)
+{
+	if (!body)
+		return GERR_NOMEM;
+	set_response(r, status, body, len, ctype);
 	return 0;
 }
 
@@ -392,6 +401,8 @@ static void dispatch(struct api_request *r)
 		break;
 	}
 	if (!found) {
+		if (!path_matched && api_static_get(r, r->api->web_dir))
+			return;
 		if (path_matched)
 			api_fail(r, 405, "MethodNotAllowedError", "Method %s is not allowed on %s.", r->method, r->url);
 		else
@@ -574,6 +585,7 @@ struct api *api_start(const struct api_config *cfg, struct gerr *err)
 	api->store = cfg->store;
 	api->server = cfg->server;
 	api->quiet = cfg->quiet;
+	api->web_dir = api_static_locate(cfg->web_dir);
 	unsigned threads = cfg->threads;
 	if (!threads) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -589,6 +601,7 @@ struct api *api_start(const struct api_config *cfg, struct gerr *err)
 		gerr_set(err, GERR_IO, "cannot listen on %s: %s", cfg->listen,
 		         errno ? strerror(errno) : "libmicrohttpd refused to start");
 		auth_limiter_free(api->limiter);
+		free(api->web_dir);
 		free(api);
 		return NULL;
 	}
@@ -615,5 +628,6 @@ void api_stop(struct api *a, int grace_ms)
 	MHD_stop_daemon(a->daemon);
 	auth_limiter_free(a->limiter);
 	pthread_mutex_destroy(&a->lock);
+	free(a->web_dir);
 	free(a);
 }

@@ -86,6 +86,8 @@ struct api_request {
 
 int api_json(struct api_request *r, int status, json_t *body);
 int api_text(struct api_request *r, int status, const char *ctype, const char *text);
+/* Any bytes: body[0..len) (malloc'd, taken, even on error). */
+int api_bytes(struct api_request *r, int status, const char *ctype, char *body, size_t len);
 int api_fail(struct api_request *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* A gerr from a lower layer: its message with a status and code picked
@@ -121,6 +123,14 @@ struct auth_limiter *api_limiter(struct api_request *r);
 
 extern const struct api_route api_routes[];
 extern const size_t api_nroutes;
+
+/* static.c: the web portal's files */
+/* The portal's directory (configured, else found near the binary), resolved;
+ * returned owned (free), or NULL (logged): serve the API only. */
+char *api_static_locate(const char *configured);
+/* Answer a GET no route matched from dir (NULL: not built): a file, or
+ * index.html for the app's own paths. False: not the portal's (a 404 API). */
+bool api_static_get(struct api_request *r, const char *dir);
 
 /* info.c */
 int api_get_root(struct api_request *r);

@@ -186,7 +186,7 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  -o, --output json the server's JSON\n"
 	  "  --server URL      another server than the one logged in to\n",
 	  cli_token_revoke },
-	{ "server", "[--data DIR] [--listen ADDR:PORT] [--config FILE] [--quiet]",
+	{ "server", "[--data DIR] [--listen ADDR:PORT] [--config FILE] [--web DIR] [--quiet]",
 	  "run the Gantry server (REST API v2, scheduler, store)",
 	  "Runs until SIGTERM or SIGINT, then stops gracefully (in-flight requests\n"
 	  "finish, the store is closed cleanly).\n"
@@ -199,6 +199,9 @@ static const struct cli_cmd COMMANDS[] = {
 	  "                      virtualClusters, OpenPAI's skuTypes, Gantry's nodes.\n"
 	  "                      Without it this machine is the only node and one\n"
 	  "                      virtual cluster, default, holds it all.\n"
+	  "  --web DIR           the web portal's built files, served at / (default\n"
+	  "                      $GANTRY_WEB, else web/dist of the source tree the\n"
+	  "                      binary was built in); without them, the API only\n"
 	  "  --quiet             no line per request in the log\n"
 	  "\n"
 	  "On first start the user admin is created with the password in\n"

@@ -12,6 +12,8 @@ int cli_server(const struct cli_cmd *cmd, int argc, char **argv)
 	const char *env = getenv("GANTRY_DATA");
 	cfg.data_dir = env && *env ? env : "./var";
 	cfg.listen = "127.0.0.1:9186";
+	env = getenv("GANTRY_WEB");
+	cfg.web_dir = env && *env ? env : NULL;
 
 	for (int i = 0; i < argc; i++) {
 		const char **slot = NULL;
@@ -26,11 +28,13 @@ int cli_server(const struct cli_cmd *cmd, int argc, char **argv)
 			slot = &cfg.listen;
 		else if (!strncmp(arg, "--config", 8))
 			slot = &cfg.config_file;
+		else if (!strncmp(arg, "--web", 5))
+			slot = &cfg.web_dir;
 		else
 			return cli_usage_error(cmd, "unknown option '%s'", arg);
 		const char *eq = strchr(arg, '=');
 		size_t namelen = eq ? (size_t)(eq - arg) : strlen(arg);
-		if (namelen != (size_t)(slot == &cfg.data_dir ? 6 : 8))
+		if (namelen != (size_t)(slot == &cfg.data_dir ? 6 : slot == &cfg.web_dir ? 5 : 8))
 			return cli_usage_error(cmd, "unknown option '%s'", arg);
 		if (eq) {
 			*slot = eq + 1;

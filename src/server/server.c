@@ -152,7 +152,8 @@ int server_run(const struct server_config *cfg)
 	s.info = make_info(&s);
 	if (!(s.loop = loop_start(&s, s.store, s.sched, &s.cluster, &err)))
 		goto fail;
-	struct api_config ac = { .listen = cfg->listen, .store = s.store, .server = &s, .quiet = cfg->quiet };
+	struct api_config ac = { .listen = cfg->listen, .store = s.store, .server = &s, .quiet = cfg->quiet,
+	                         .web_dir = cfg->web_dir };
 	if (!(s.api = api_start(&ac, &err)))
 		goto fail;
 	log_info("listening on http://%s (API under /api/v2 and /rest-server/api/v2)", api_address(s.api));

@@ -33,6 +33,7 @@ struct server_config {
 	const char *listen;           /* --listen, 127.0.0.1:9186 */
 	const char *config_file;      /* --config, or NULL for the embedded default */
 	bool quiet;                   /* no per-request log lines */
+	const char *web_dir;          /* --web, $GANTRY_WEB: the portal; NULL: web/dist near the binary */
 };
 
 /* Run until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 on a start
