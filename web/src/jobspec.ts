@@ -1,0 +1,208 @@
+// The submit form's model and its two-way mapping to a job protocol v2
+// document. Fields the form does not show (extras, env, deployments, data
+// prerequisites, hived options...) are kept: the form edits a copy of the
+// document it was given, so switching form → YAML → form loses nothing but
+// comments.
+
+export interface Port {
+  name: string;
+  count: number;
+}
+
+export interface Role {
+  name: string;
+  instances: number;
+  image: string;
+  commands: string;
+  cpu: number;
+  memoryMB: number;
+  gpu: number;
+  ports: Port[];
+  minFailed: string; // '' = the default
+  minSucceeded: string;
+  taskRetryCount: number;
+}
+
+export interface KV {
+  key: string;
+  value: string;
+}
+
+export interface FormJob {
+  name: string;
+  vc: string;
+  jobRetryCount: number;
+  roles: Role[];
+  parameters: KV[];
+  secrets: KV[];
+}
+
+export type Doc = Record<string, any>;
+
+export interface Sku {
+  cpu: number;
+  memory: number;
+  gpu: number;
+}
+
+export const NAME_RE = /^[a-zA-Z0-9_-]+$/;
+
+export function newRole(name: string, sku?: Sku): Role {
+  return {
+    name,
+    instances: 1,
+    image: 'ubuntu:22.04',
+    commands: 'echo "hello from $PAI_TASK_ROLE_NAME $PAI_TASK_INDEX"',
+    cpu: sku ? sku.cpu : 1,
+    memoryMB: sku ? sku.memory : 1024,
+    gpu: sku ? sku.gpu : 0,
+    ports: [],
+    minFailed: '',
+    minSucceeded: '',
+    taskRetryCount: 0,
+  };
+}
+
+export function newJob(user: string, vc: string, sku?: Sku): FormJob {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+  return {
+    name: `${user.replace(/[^a-zA-Z0-9_-]/g, '_')}_${stamp}`,
+    vc,
+    jobRetryCount: 0,
+    roles: [newRole('taskrole', sku)],
+    parameters: [],
+    secrets: [],
+  };
+}
+
+const num = (v: unknown, dflt: number) => (typeof v === 'number' && isFinite(v) ? v : dflt);
+const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+
+/** Read the form's fields out of a document (anything else stays in the document). */
+export function docToForm(doc: Doc): FormJob {
+  const prereqs: Doc[] = Array.isArray(doc.prerequisites) ? doc.prerequisites : [];
+  const image = (ref: unknown) => {
+    const p = prereqs.find((x) => x && x.name === ref && x.type === 'dockerimage');
+    return p ? str(p.uri) : str(ref);
+  };
+  const roles: Role[] = Object.entries((doc.taskRoles as Doc) || {}).map(([name, r]: [string, any]) => {
+    r = r || {};
+    const res = r.resourcePerInstance || {};
+    const cmds = Array.isArray(r.commands) ? r.commands.map(str).join('\n') : str(r.commands);
+    return {
+      name,
+      instances: num(r.instances, 1),
+      image: image(r.dockerImage),
+      commands: cmds,
+      cpu: num(res.cpu, 1),
+      memoryMB: num(res.memoryMB, 1024),
+      gpu: num(res.gpu, 0),
+      ports: Object.entries(res.ports || {}).map(([n, c]) => ({ name: n, count: num(c, 1) })),
+      minFailed: str(r.completion?.minFailedInstances),
+      minSucceeded: str(r.completion?.minSucceededInstances),
+      taskRetryCount: num(r.taskRetryCount, 0),
+    };
+  });
+  const kv = (o: unknown): KV[] =>
+    o && typeof o === 'object' && !Array.isArray(o)
+      ? Object.entries(o as Doc).map(([key, value]) => ({
+          key,
+          value: typeof value === 'object' && value !== null ? JSON.stringify(value) : str(value),
+        }))
+      : [];
+  return {
+    name: str(doc.name),
+    vc: str(doc.defaults?.virtualCluster),
+    jobRetryCount: num(doc.jobRetryCount, 0),
+    roles,
+    parameters: kv(doc.parameters),
+    secrets: kv(doc.secrets),
+  };
+}
+
+function parseScalar(s: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (s === 'true' || s === 'false') return s === 'true';
+  return s;
+}
+
+/** Write the form into a copy of base: the document to submit. */
+export function formToDoc(f: FormJob, base: Doc = {}): Doc {
+  const doc: Doc = JSON.parse(JSON.stringify(base || {}));
+  doc.protocolVersion = doc.protocolVersion ?? 2;
+  doc.name = f.name;
+  doc.type = doc.type ?? 'job';
+  if (f.jobRetryCount) doc.jobRetryCount = f.jobRetryCount;
+  else delete doc.jobRetryCount;
+
+  // docker images: one prerequisite per distinct image, keeping existing names
+  const old: Doc[] = Array.isArray(doc.prerequisites) ? doc.prerequisites : [];
+  const others = old.filter((p) => p && p.type !== 'dockerimage');
+  const images: Doc[] = [];
+  const imageName = (uri: string) => {
+    let p = images.find((x) => x.uri === uri);
+    if (!p) {
+      const prev = old.find((x) => x && x.type === 'dockerimage' && x.uri === uri);
+      let name = prev ? prev.name : `docker_image_${images.length}`;
+      while (images.some((x) => x.name === name) || others.some((x) => x.name === name)) name = `${name}_`;
+      p = prev ? { ...prev, name } : { name, type: 'dockerimage', uri };
+      images.push(p);
+    }
+    return p.name as string;
+  };
+
+  const oldRoles: Doc = doc.taskRoles || {};
+  const roles: Doc = {};
+  for (const r of f.roles) {
+    const prev: Doc = oldRoles[r.name] ? { ...oldRoles[r.name] } : {};
+    const res: Doc = { ...(prev.resourcePerInstance || {}), cpu: r.cpu, memoryMB: r.memoryMB, gpu: r.gpu };
+    if (r.ports.length) res.ports = Object.fromEntries(r.ports.filter((p) => p.name).map((p) => [p.name, p.count]));
+    else delete res.ports;
+    const role: Doc = {
+      ...prev,
+      instances: r.instances,
+      dockerImage: imageName(r.image),
+      resourcePerInstance: res,
+      commands: r.commands.split('\n').filter((c) => c.trim() !== ''),
+    };
+    const completion: Doc = { ...(prev.completion || {}) };
+    if (r.minFailed !== '') completion.minFailedInstances = Number(r.minFailed);
+    else delete completion.minFailedInstances;
+    if (r.minSucceeded !== '') completion.minSucceededInstances = Number(r.minSucceeded);
+    else delete completion.minSucceededInstances;
+    if (Object.keys(completion).length) role.completion = completion;
+    else delete role.completion;
+    if (r.taskRetryCount) role.taskRetryCount = r.taskRetryCount;
+    else delete role.taskRetryCount;
+    roles[r.name] = role;
+  }
+  doc.prerequisites = [...others, ...images];
+  if (!doc.prerequisites.length) delete doc.prerequisites;
+  doc.taskRoles = roles;
+
+  const obj = (list: KV[], parse: boolean) =>
+    Object.fromEntries(list.filter((p) => p.key.trim()).map((p) => [p.key.trim(), parse ? parseScalar(p.value) : p.value]));
+  if (f.parameters.length) doc.parameters = obj(f.parameters, true);
+  else delete doc.parameters;
+  if (f.secrets.length) doc.secrets = obj(f.secrets, false);
+  else delete doc.secrets;
+
+  if (f.vc) doc.defaults = { ...(doc.defaults || {}), virtualCluster: f.vc };
+  else if (doc.defaults) {
+    delete doc.defaults.virtualCluster;
+    if (!Object.keys(doc.defaults).length) delete doc.defaults;
+  }
+  return order(doc);
+}
+
+// the usual key order of job files, so generated YAML reads like a hand-written one
+const ORDER = ['protocolVersion', 'name', 'type', 'version', 'contributor', 'description', 'prerequisites', 'parameters', 'secrets', 'jobRetryCount', 'taskRoles', 'defaults', 'extras'];
+
+function order(doc: Doc): Doc {
+  const out: Doc = {};
+  for (const k of ORDER) if (k in doc) out[k] = doc[k];
+  for (const k of Object.keys(doc)) if (!(k in out)) out[k] = doc[k];
+  return out;
+}
