@@ -1,6 +1,6 @@
 # Gantry — one binary, `gantry`.  See README.md.
 #
-#   make              build build/gantry
+#   make              build build/gantry, and the web portal (web/dist) when Node.js is here
 #   make test         build and run every test, then the unit tests again under
 #                     AddressSanitizer + UBSan; ends with "N passed, N failed"
 #   make run          start the platform (installs what it needs first)
@@ -38,12 +38,17 @@ LDLIBS    += -lmicrohttpd -lsqlite3 -lsodium -lcurl -lcrypto -lyaml -ljansson -l
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libgantry.a
 
-.PHONY: all deps test run bench fuzz clean
+.PHONY: all deps test run bench fuzz clean web
 
-all: $(BUILD)/gantry
+all: $(BUILD)/gantry web
 
 deps:
 	@scripts/deps.sh
+
+# The web portal, web/ → web/dist (served by gantry server at /), when Node.js
+# is here; npm ci only when the lockfile changes, vite only when a source does.
+web: deps
+	@scripts/web.sh
 
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -75,12 +80,12 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
-test: $(BUILD)/gantry $(TESTS:%=$(BUILD)/tests/%)
+test: $(BUILD)/gantry web $(TESTS:%=$(BUILD)/tests/%)
 	@$(MAKE) --no-print-directory SANITIZER=address,undefined BUILD=$(SANBUILD) $(SANBUILD)/gantry \
 	    $(TESTS:%=$(SANBUILD)/tests/%)
 	@tests/run.sh $(BUILD) $(SANBUILD)
 
-run: $(BUILD)/gantry
+run: $(BUILD)/gantry web
 	@scripts/run.sh $(BUILD)/gantry
 
 bench: $(BENCHES:%=$(BUILD)/bench/%)

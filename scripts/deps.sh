@@ -4,7 +4,12 @@
 set -eu
 
 PKGS="make gcc clang libc6-dev libyaml-dev libjansson-dev libcmocka-dev pkg-config git
-      libmicrohttpd-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libssl-dev libpcre2-dev curl python3 wrk"
+      libmicrohttpd-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev libssl-dev libpcre2-dev curl python3 wrk
+      chromium"
+
+# Node.js and npm build the web portal: Debian's only where there is none (a
+# newer one installed otherwise is kept; Debian's npm would displace it).
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""
 for p in $PKGS; do
