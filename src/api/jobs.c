@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api/internal.h"
+#include "api/jobs.h"
 #include "server/server.h"
 #include "spec/spec.h"
 
@@ -28,7 +29,7 @@ static bool split_job(struct api_request *r, const char *id, const char **user, 
 }
 
 /* Load the job named by the first path parameter, or answer 404. */
-static bool load_job(struct api_request *r, struct store_job *j)
+bool api_load_job(struct api_request *r, struct store_job *j)
 {
 	const char *user, *name;
 	struct gerr e;
@@ -48,38 +49,18 @@ static bool load_job(struct api_request *r, struct store_job *j)
 	return true;
 }
 
-static json_t *ms_or_null(int64_t ms)
+json_t *api_ms(int64_t ms)
 {
 	return ms ? json_integer(ms) : json_null();
 }
 
-/* OpenPAI's exit spec for the codes this server produces; the executor
- * brings the full table. */
-static json_t *exit_spec(const struct store_job *j)
-{
-	if (!j->has_exit_code)
-		return json_null();
-	static const struct { int code; const char *phrase, *type, *reason; } specs[] = {
-		{ 0, "Succeeded", "USER_SUCCESS", "The job succeeded" },
-		{ -210, "StopFrameworkRequested", "USER_STOP", "Stop requested by the user or an admin" },
-		{ -220, "FrameworkAttemptCompletion", "USER_STOP", "The attempt completed" },
-	};
-	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
-		if (specs[i].code == j->app_exit_code)
-			return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:[]}", "code", specs[i].code,
-			                 "phrase", specs[i].phrase, "issuer", "PAI_FC", "causer", "USER", "type", specs[i].type,
-			                 "stage", "COMPLETING", "behavior", "PERMANENT", "reaction", "NEVER_RETRY", "reason",
-			                 specs[i].reason, "repro", "solution");
-	return json_pack("{s:i, s:s, s:s}", "code", j->app_exit_code, "phrase", "Unknown", "type", "UNKNOWN_FAILURE");
-}
-
-static json_t *retry_details(const struct store_job *j)
+json_t *api_retry_details(const struct store_job *j)
 {
 	return json_pack("{s:i, s:i, s:i}", "user", j->user_retries, "platform", j->retries - j->user_retries,
 	                 "resource", 0);
 }
 
-static json_t *tags_json(const struct store_job *j)
+json_t *api_job_tags(const struct store_job *j)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < j->ntags; i++)
@@ -96,14 +77,14 @@ static json_t *job_summary(const struct store_job *j)
 	json_object_set_new(o, "state", json_string(j->state));
 	json_object_set_new(o, "subState", json_string(j->sub_state));
 	json_object_set_new(o, "executionType", json_string(j->execution_type));
-	json_object_set_new(o, "tags", tags_json(j));
+	json_object_set_new(o, "tags", api_job_tags(j));
 	json_object_set_new(o, "retries", json_integer(j->retries));
-	json_object_set_new(o, "retryDetails", retry_details(j));
+	json_object_set_new(o, "retryDetails", api_retry_details(j));
 	json_object_set_new(o, "retryDelayTime", json_integer(j->retry_delay_ms));
 	json_object_set_new(o, "submissionTime", json_integer(j->submission_ms));
-	json_object_set_new(o, "createdTime", ms_or_null(j->created_ms));
-	json_object_set_new(o, "launchedTime", ms_or_null(j->launched_ms));
-	json_object_set_new(o, "completedTime", ms_or_null(j->completed_ms));
+	json_object_set_new(o, "createdTime", api_ms(j->created_ms));
+	json_object_set_new(o, "launchedTime", api_ms(j->launched_ms));
+	json_object_set_new(o, "completedTime", api_ms(j->completed_ms));
 	json_object_set_new(o, "appExitCode", j->has_exit_code ? json_integer(j->app_exit_code) : json_null());
 	json_object_set_new(o, "virtualCluster", json_string(j->vc));
 	json_object_set_new(o, "totalGpuNumber", json_integer(j->total_gpu));
@@ -296,7 +277,7 @@ int api_put_job_execution(struct api_request *r)
 		return 0;
 	if (strcmp(value, "START") && strcmp(value, "STOP"))
 		return api_fail(r, 400, "InvalidParametersError", "\"value\" must be one of [START, STOP]");
-	if (!load_job(r, &j) || !owner_or_admin(r, &j))
+	if (!api_load_job(r, &j) || !owner_or_admin(r, &j))
 		return 0;
 	if (!strcmp(value, "START"))
 		/* as OpenPAI: a job only ever starts once; re-run means a new name */
@@ -306,163 +287,10 @@ int api_put_job_execution(struct api_request *r)
 	return api_suspend(r);
 }
 
-/* ---- detail -------------------------------------------------------------------- */
-
-/* Placement of each task, from the stored bind info: "role-index" → node, leaves. */
-static json_t *task_placements(struct api_request *r, const struct store_job *j)
-{
-	struct store_placement *ps;
-	size_t n;
-	json_t *map = json_object();
-	if (store_placement_list(r->db, j->id, &r->arena, &ps, &n, NULL) != 0)
-		return map;
-	for (size_t i = 0; i < n; i++) {
-		json_error_t je;
-		json_t *b = json_loads(ps[i].bind, 0, &je);
-		json_t *names = json_object_get(b, "podNames"), *m;
-		size_t k = 0, mi, pi;
-		json_array_foreach(json_object_get(b, "members"), mi, m) {
-			json_t *p;
-			json_array_foreach(json_object_get(m, "pods"), pi, p) {
-				const char *pod = json_string_value(json_array_get(names, k++));
-				if (pod)
-					json_object_set_new(map, pod, json_pack("{s:O, s:O, s:I}", "node", json_object_get(p, "node"),
-					                                        "leaves", json_object_get(p, "leaves"), "placedTime",
-					                                        (json_int_t)ps[i].placed_ms));
-			}
-		}
-		json_decref(b);
-	}
-	return map;
-}
-
-static json_t *task_detail(const struct store_job *j, const struct spec_role *role,
-                           int64_t index, json_t *placements)
-{
-	char pod[300], log[900];
-	snprintf(pod, sizeof(pod), "%s-%lld", role->name, (long long)index);
-	json_t *pl = json_object_get(placements, pod);
-	json_t *ports = json_object();
-	for (size_t p = 0; p < role->nports; p++)
-		json_object_set_new(ports, role->ports[p].label, json_string(""));
-	snprintf(log, sizeof(log), "/api/v2/jobs/%s~%s/attempts/%d/taskRoles/%s/taskIndex/%lld/attempts/0/logs",
-	         j->username, j->name, j->attempt_id, role->fc_name, (long long)index);
-	bool final = !strcmp(j->state, "STOPPED") || !strcmp(j->state, "SUCCEEDED") || !strcmp(j->state, "FAILED");
-	json_t *t = json_object();
-	json_object_set_new(t, "taskIndex", json_integer(index));
-	json_object_set_new(t, "taskUid", json_string(pod));
-	json_object_set_new(t, "taskState", json_string(j->state));
-	json_object_set_new(t, "containerId", json_null());
-	json_object_set_new(t, "containerIp", pl ? json_string("127.0.0.1") : json_null());
-	json_object_set_new(t, "containerNodeName", pl ? json_deep_copy(json_object_get(pl, "node")) : json_null());
-	json_object_set_new(t, "containerPorts", ports);
-	json_object_set_new(t, "containerGpus", json_null());
-	json_object_set_new(t, "containerLog", json_string(log));
-	json_object_set_new(t, "containerExitCode", json_null());
-	json_object_set_new(t, "containerExitSpec", json_null());
-	json_object_set_new(t, "containerExitDiagnostics", json_null());
-	json_object_set_new(t, "retries", json_integer(0));
-	json_object_set_new(t, "accountableRetries", json_integer(0));
-	json_object_set_new(t, "createdTime", ms_or_null(j->created_ms));
-	json_object_set_new(t, "launchedTime", json_null());
-	json_object_set_new(t, "completedTime", final ? ms_or_null(j->completed_ms) : json_null());
-	json_object_set_new(t, "attemptId", json_integer(0));
-	json_object_set_new(t, "attemptState", json_string(j->state));
-	json_object_set_new(t, "currentAttemptCreatedTime", ms_or_null(j->created_ms));
-	json_object_set_new(t, "currentAttemptLaunchedTime", json_null());
-	json_object_set_new(t, "currentAttemptCompletedTime", final ? ms_or_null(j->completed_ms) : json_null());
-	json_object_set_new(t, "hived", json_pack("{s:s?, s:b, s:n}", "affinityGroupName", role->affinity_group,
-	                                          "lazyPreempted", 0, "lazyPreemptionStatus"));
-	/* Gantry: the leaf cells (GPU indices on the node) the scheduler chose */
-	json_object_set_new(t, "leafCells", pl ? json_deep_copy(json_object_get(pl, "leaves")) : json_null());
-	return t;
-}
-
-static json_t *job_detail(struct api_request *r, const struct store_job *j)
-{
-	const char *text;
-	struct spec_job *spec = spec_job_new();
-	struct spec_opts opts = { j->username, NULL };
-	json_t *roles = json_object();
-	if (spec && store_job_spec(r->db, j->id, &r->arena, &text, NULL) == 0 &&
-	    spec_job_load(spec, text, strlen(text), &opts) == 0) {
-		json_t *placements = task_placements(r, j);
-		for (size_t i = 0; i < spec->nroles; i++) {
-			const struct spec_role *role = &spec->roles[i];
-			json_t *tasks = json_array();
-			for (int64_t k = 0; k < role->instances; k++)
-				json_array_append_new(tasks, task_detail(j, role, k, placements));
-			json_object_set_new(roles, role->fc_name, json_pack("{s:{s:s}, s:o}", "taskRoleStatus", "name",
-			                                                    role->fc_name, "taskStatuses", tasks));
-		}
-		json_decref(placements);
-	}
-	spec_job_free(spec);
-	bool final = !strcmp(j->state, "STOPPED") || !strcmp(j->state, "SUCCEEDED") || !strcmp(j->state, "FAILED");
-	json_t *st = json_object();
-	json_object_set_new(st, "username", json_string(j->username));
-	json_object_set_new(st, "state", json_string(j->state));
-	json_object_set_new(st, "subState", json_string(j->sub_state));
-	json_object_set_new(st, "executionType", json_string(j->execution_type));
-	json_object_set_new(st, "retries", json_integer(j->retries));
-	json_object_set_new(st, "retryDetails", retry_details(j));
-	json_object_set_new(st, "retryDelayTime", json_integer(j->retry_delay_ms));
-	json_object_set_new(st, "submissionTime", json_integer(j->submission_ms));
-	json_object_set_new(st, "createdTime", ms_or_null(j->created_ms));
-	json_object_set_new(st, "launchedTime", ms_or_null(j->launched_ms));
-	json_object_set_new(st, "completedTime", ms_or_null(j->completed_ms));
-	json_object_set_new(st, "attemptId", json_integer(j->attempt_id));
-	json_object_set_new(st, "attemptState", json_string(j->state));
-	json_object_set_new(st, "appId", json_string(j->debug_id));
-	json_object_set_new(st, "appProgress", json_integer(final ? 1 : 0));
-	json_object_set_new(st, "appTrackingUrl", json_string(""));
-	json_object_set_new(st, "appCreatedTime", ms_or_null(j->created_ms));
-	json_object_set_new(st, "appLaunchedTime", ms_or_null(j->launched_ms));
-	json_object_set_new(st, "appCompletedTime", ms_or_null(j->completed_ms));
-	json_object_set_new(st, "appExitCode", j->has_exit_code ? json_integer(j->app_exit_code) : json_null());
-	json_object_set_new(st, "appExitSpec", exit_spec(j));
-	json_object_set_new(st, "appExitDiagnostics", json_null());
-	json_object_set_new(st, "appExitMessages", json_pack("{s:n, s:n, s:n}", "container", "runtime", "launcher"));
-	json_object_set_new(st, "appExitTriggerMessage", json_null());
-	json_object_set_new(st, "appExitTriggerTaskRoleName", json_null());
-	json_object_set_new(st, "appExitTriggerTaskIndex", json_null());
-	json_object_set_new(st, "appExitType", final ? json_string(!strcmp(j->state, "SUCCEEDED") ? "Succeeded" : "Failed")
-	                                             : json_null());
-	json_object_set_new(st, "virtualCluster", json_string(j->vc));
-	json_t *o = json_object();
-	json_object_set_new(o, "debugId", json_string(j->debug_id));
-	json_object_set_new(o, "name", json_string(j->name));
-	json_object_set_new(o, "tags", tags_json(j));
-	json_object_set_new(o, "jobPriority", j->priority_class ? json_string(j->priority_class) : json_null());
-	json_object_set_new(o, "jobStatus", st);
-	json_object_set_new(o, "taskRoles", roles);
-	return o;
-}
-
-int api_get_job(struct api_request *r)
-{
-	struct store_job j;
-	if (!load_job(r, &j))
-		return 0;
-	return api_json(r, 200, job_detail(r, &j));
-}
-
-int api_get_job_attempt(struct api_request *r)
-{
-	struct store_job j;
-	char *end;
-	if (!load_job(r, &j))
-		return 0;
-	long a = strtol(r->params[1], &end, 10);
-	if (*end || a != j.attempt_id)
-		return api_fail(r, 404, "NoJobError", "Job attempt %s of %s is not found.", r->params[1], r->params[0]);
-	return api_json(r, 200, job_detail(r, &j));
-}
-
 int api_get_job_config(struct api_request *r)
 {
 	struct store_job j;
-	if (!load_job(r, &j))
+	if (!api_load_job(r, &j))
 		return 0;
 	if (!j.config || !*j.config)
 		return api_fail(r, 404, "NoJobConfigError", "Config of job %s is not found.", r->params[0]);
@@ -472,7 +300,7 @@ int api_get_job_config(struct api_request *r)
 int api_get_job_ssh(struct api_request *r)
 {
 	struct store_job j;
-	if (!load_job(r, &j))
+	if (!api_load_job(r, &j))
 		return 0;
 	return api_fail(r, 404, "NoJobSshInfoError",
 	                "SSH info of job %s is not found; SSH comes from the runtime's ssh plugin.", r->params[0]);
@@ -494,7 +322,7 @@ static int tag(struct api_request *r, bool add)
 		return 0;
 	if (!*value || strchr(value, ',') || strlen(value) > 256)
 		return api_fail(r, 400, "InvalidParametersError", "\"value\" must be a tag of 1 to 256 characters without commas");
-	if (!load_job(r, &j) || !owner_or_admin(r, &j))
+	if (!api_load_job(r, &j) || !owner_or_admin(r, &j))
 		return 0;
 	int rc = store_job_tag(r->db, j.id, value, add, &e);
 	if (rc == GERR_NOT_FOUND)
@@ -536,7 +364,7 @@ int api_get_job_events(struct api_request *r)
 	size_t n;
 	struct gerr e;
 	const char *type = api_query(r, "type");
-	if (!load_job(r, &j))
+	if (!api_load_job(r, &j))
 		return 0;
 	if (type && strcmp(type, "Warning") && strcmp(type, "Normal"))
 		return api_fail(r, 400, "InvalidParametersError", "\"type\" must be one of [Warning, Normal]");
@@ -555,80 +383,6 @@ int api_get_job_events(struct api_request *r)
 		                                      "sourceComponent", "gantry", "sourceHost", ""));
 	}
 	return api_json(r, 200, json_pack("{s:I, s:o}", "totalCount", (json_int_t)n, "data", data));
-}
-
-static json_t *job_attempt(struct api_request *r, const struct store_job *j)
-{
-	json_t *detail = job_detail(r, j);
-	json_t *roles = json_object();
-	const char *name;
-	json_t *tr;
-	json_object_foreach(json_object_get(detail, "taskRoles"), name, tr) {
-		json_t *tasks = json_array(), *t;
-		size_t i;
-		json_array_foreach(json_object_get(tr, "taskStatuses"), i, t)
-			json_array_append_new(tasks, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "taskIndex",
-			                                       json_object_get(t, "taskIndex"), "taskState",
-			                                       json_object_get(t, "taskState"), "containerId",
-			                                       json_object_get(t, "containerId"), "containerIp",
-			                                       json_object_get(t, "containerIp"), "containerGpus",
-			                                       json_object_get(t, "containerGpus"), "containerLog",
-			                                       json_object_get(t, "containerLog"), "containerExitCode",
-			                                       json_object_get(t, "containerExitCode")));
-		json_object_set_new(roles, name, json_pack("{s:O, s:o}", "taskRoleStatus", json_object_get(tr, "taskRoleStatus"),
-		                                           "taskStatuses", tasks));
-	}
-	json_decref(detail);
-	char fw[600];
-	snprintf(fw, sizeof(fw), "%s~%s", j->username, j->name);
-	json_t *o = json_object();
-	json_object_set_new(o, "jobName", json_string(j->name));
-	json_object_set_new(o, "frameworkName", json_string(fw));
-	json_object_set_new(o, "uid", json_string(j->debug_id));
-	json_object_set_new(o, "userName", json_string(j->username));
-	json_object_set_new(o, "state", json_string(j->state));
-	json_object_set_new(o, "originState", json_string(j->sub_state));
-	json_object_set_new(o, "attemptIndex", json_integer(j->attempt_id));
-	json_object_set_new(o, "jobStartedTime", ms_or_null(j->created_ms));
-	json_object_set_new(o, "attemptStartedTime", ms_or_null(j->created_ms));
-	json_object_set_new(o, "attemptCompletedTime", ms_or_null(j->completed_ms));
-	json_object_set_new(o, "exitCode", j->has_exit_code ? json_integer(j->app_exit_code) : json_null());
-	json_object_set_new(o, "exitPhrase", json_null());
-	json_object_set_new(o, "exitType", json_null());
-	json_object_set_new(o, "exitDiagnostics", json_null());
-	json_object_set_new(o, "appExitTriggerMessage", json_null());
-	json_object_set_new(o, "appExitTriggerTaskRoleName", json_null());
-	json_object_set_new(o, "appExitTriggerTaskIndex", json_null());
-	json_object_set_new(o, "appExitSpec", exit_spec(j));
-	json_object_set_new(o, "appExitDiagnostics", json_null());
-	json_object_set_new(o, "appExitMessages", json_pack("{s:n, s:n, s:n}", "container", "runtime", "launcher"));
-	json_object_set_new(o, "totalGpuNumber", json_integer(j->total_gpu));
-	json_object_set_new(o, "totalTaskNumber", json_integer(j->total_tasks));
-	json_object_set_new(o, "totalTaskRoleNumber", json_integer(j->total_roles));
-	json_object_set_new(o, "jobPriority", j->priority_class ? json_string(j->priority_class) : json_null());
-	json_object_set_new(o, "taskRoles", roles);
-	json_object_set_new(o, "isLatest", json_true());
-	return o;
-}
-
-int api_get_job_attempts(struct api_request *r)
-{
-	struct store_job j;
-	if (!load_job(r, &j))
-		return 0;
-	return api_json(r, 200, json_pack("[o]", job_attempt(r, &j)));
-}
-
-int api_get_job_attempt_index(struct api_request *r)
-{
-	struct store_job j;
-	char *end;
-	if (!load_job(r, &j))
-		return 0;
-	long a = strtol(r->params[1], &end, 10);
-	if (*end || a < 0 || a > j.attempt_id)
-		return api_fail(r, 404, "NoJobError", "Job attempt %s of %s is not found.", r->params[1], r->params[0]);
-	return api_json(r, 200, job_attempt(r, &j));
 }
 
 /* VS Code's name check: 404 NoJobError when free, 200 when taken. */

@@ -567,6 +567,27 @@ int ctl_timer(struct ctl_job *j, int64_t now, struct ctl_actions *acts)
 	return 0;
 }
 
+void ctl_resync(struct ctl_job *j, int64_t now, struct ctl_actions *acts)
+{
+	if (!j->started) {
+		ctl_start(j, now, acts);
+		return;
+	}
+	if (j->state >= CTL_DELETION_PENDING && j->state <= CTL_DELETING) {
+		framework_check_dead(j, now, acts);
+	} else if (j->state == CTL_ATTEMPT_COMPLETED && j->retry_at_ms) {
+		act(acts, CTL_ACT_WAKE, 0, j->attempt, j->retry_at_ms);
+	} else if ((j->state == CTL_PREPARING || j->state == CTL_RUNNING) && j->ntasks &&
+	           (size_t)j->seq == j->ntasks) {
+		/* every task completed but the policy's decision was not saved */
+		const struct ctl_task *last = NULL;
+		for (size_t i = 0; i < j->ntasks; i++)
+			if (!last || j->tasks[i].done_seq > last->done_seq)
+				last = &j->tasks[i];
+		check_policy(j, last, now, acts);
+	}
+}
+
 /* ---- what users see ------------------------------------------------------------ */
 
 static bool stop_code(bool has_code, int code)

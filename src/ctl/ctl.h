@@ -190,6 +190,9 @@ int ctl_kill_sent(struct ctl_job *j, size_t task, int64_t attempt);
 int ctl_stop(struct ctl_job *j, const char *why, int64_t now, struct ctl_actions *acts);
 /* Time passed (a WAKE came due). */
 int ctl_timer(struct ctl_job *j, int64_t now, struct ctl_actions *acts);
+/* After a restart: take up what a crash may have interrupted (an attempt
+ * whose last task ended, a pending retry's timer). */
+void ctl_resync(struct ctl_job *j, int64_t now, struct ctl_actions *acts);
 
 /* ---- what users see (§2.5) ---------------------------------------------------- */
 

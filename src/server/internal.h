@@ -46,8 +46,12 @@ int bootstrap(struct store *st, const struct cluster *c, const char *data_dir, s
 
 /* loop.c */
 struct loop;
+struct exec_caps;
 struct loop *loop_start(struct server *srv, struct store *st, struct sched *sched,
-                        const struct cluster *c, struct gerr *err);
+                        const struct cluster *c, const char *data_dir, struct gerr *err);
+/* Where tasks reach the API (REST_SERVER_URI), once it listens. */
+void loop_set_rest_uri(struct loop *l, const char *address);
+const struct exec_caps *loop_exec_caps(struct loop *l);
 void loop_stop(struct loop *l);
 int loop_submit(struct loop *l, const struct spec_job *job, const char *user, const char *text,
                 size_t len, server_done_fn done, void *ctx);

@@ -23,6 +23,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/log.h"
+#include "exec/exec.h"
 #include "server/internal.h"
 
 extern const char gantry_version[];
@@ -74,6 +75,11 @@ bool server_vc_exists(struct server *s, const char *vc)
 	return cluster_vc(&s->cluster, vc) != NULL;
 }
 
+const char *server_data_dir(struct server *s)
+{
+	return s->cfg->data_dir;
+}
+
 int server_submit(struct server *s, const struct spec_job *job, const char *user, const char *text,
                   size_t len, server_done_fn done, void *ctx)
 {
@@ -99,8 +105,7 @@ static json_t *make_info(const struct server *s)
 	                 s->cluster.embedded ? "embedded (this machine)" : s->cfg->config_file,
 	                 "host", "hostname", h->hostname, "cpus", h->cpus, "memoryMB", (json_int_t)h->memory_mb,
 	                 "gpus", gpus, "nvml", h->nvml,
-	                 "capabilities", "executor", 0, "note",
-	                 "jobs are admitted and placed; running them arrives with the executor");
+	                 "capabilities", "executor", 0, "note", "starting");
 }
 
 static int block_signals(sigset_t *set)
@@ -146,17 +151,31 @@ int server_run(const struct server_config *cfg)
 		if (s.cluster.nodes[i].simulated)
 			log_warn("node %s: its GPUs are declared in the config, not detected (simulated)",
 			         s.cluster.nodes[i].name);
-	log_info("capabilities: executor none yet (jobs are admitted and placed, not run)");
 	if (bootstrap(s.store, &s.cluster, cfg->data_dir, &err))
 		goto fail;
 	s.info = make_info(&s);
-	if (!(s.loop = loop_start(&s, s.store, s.sched, &s.cluster, &err)))
+	if (!(s.loop = loop_start(&s, s.store, s.sched, &s.cluster, cfg->data_dir, &err)))
 		goto fail;
+	{
+		const struct exec_caps *caps = loop_exec_caps(s.loop);
+		log_info("executor: local (gantry shim per task); %s", caps->detail);
+		json_t *cap = json_object_get(s.info, "capabilities");
+		json_object_set_new(cap, "executor", json_string("local"));
+		json_object_set_new(cap, "cgroup", json_string(caps->cgroup));
+		json_object_set_new(cap, "memoryLimit", json_boolean(caps->memory_limit));
+		json_object_set_new(cap, "cpuLimit", json_boolean(caps->cpu_limit));
+		json_object_set_new(cap, "killTree", json_boolean(caps->kill_tree));
+		json_object_set_new(cap, "bubblewrap", json_boolean(caps->bwrap));
+		json_object_set_new(cap, "containerEngine",
+		                    caps->container_engine ? json_string(caps->container_engine) : json_null());
+		json_object_del(cap, "note");
+	}
 	struct api_config ac = { .listen = cfg->listen, .store = s.store, .server = &s, .quiet = cfg->quiet,
 	                         .web_dir = cfg->web_dir };
 	if (!(s.api = api_start(&ac, &err)))
 		goto fail;
 	log_info("listening on http://%s (API under /api/v2 and /rest-server/api/v2)", api_address(s.api));
+	loop_set_rest_uri(s.loop, api_address(s.api));
 	{
 		/* tools and tests find the bound address here (useful with port 0) */
 		char path[4096];

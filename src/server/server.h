@@ -51,6 +51,8 @@ json_t *server_snapshot(struct server *s);
 const struct spec_cluster *server_spec_cluster(struct server *s);
 /* Is vc a virtual cluster of this cluster? */
 bool server_vc_exists(struct server *s, const char *vc);
+/* The data directory (--data): fixed for the server's life. */
+const char *server_data_dir(struct server *s);
 
 /* ---- commands to the control loop ------------------------------------------ */
 

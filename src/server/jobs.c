@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs.c — the control loop's jobs in memory.
+ *
+ * A job not yet finished lives here from submission to completion: what the
+ * scheduler needs (its gangs, with their pods in HiveD's order), what the
+ * controller needs (task roles, ctl's status), and, once placed, what the
+ * executor needs (struct rtask per task). The fixed part is one small arena
+ * sized up front, so a waiting job costs a few hundred bytes and a queue of
+ * 100,000 fits the server's memory budget.
+ */
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/loop_internal.h"
+
+void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	ctl_job_fini(&j->ctl);
+	free(j->rt);
+	arena_fini(&j->run);
+	spec_job_free(j->spec);
+	struct arena a = j->mem;
+	arena_fini(&a);
+}
+
+bool job_placed(const struct job *j)
+{
+	for (size_t g = 0; g < j->ngrps; g++)
+		if (!j->grps[g].placed)
+			return false;
+	return true;
+}
+
+struct job *job_by_id(struct loop *l, int64_t id)
+{
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)id);
+	return hmap_get(&l->by_id, key);
+}
+
+/* Per-VC job counts, kept as jobs change so the snapshot never scans. */
+void count_job(struct loop *l, const struct job *j, int delta)
+{
+	struct vc_count *c = hmap_get(&l->vc_counts, j->vc);
+	if (!c) {
+		if (delta < 0 || !(c = calloc(1, sizeof(*c))) || !(c->name = strdup(j->vc))) {
+			free(c);
+			return;
+		}
+		hmap_put(&l->vc_counts, c->name, c);
+	}
+	if (job_placed(j))
+		c->placed += delta;
+	else
+		c->waiting += delta;
+}
+
+/* Try j in this iteration's scheduling pass. */
+void want(struct loop *l, struct job *j)
+{
+	if (j->retry)
+		return;
+	if (l->npending == l->pending_cap) {
+		size_t cap = l->pending_cap ? l->pending_cap * 2 : 256;
+		struct job **p = realloc(l->pending, cap * sizeof(*p));
+		if (!p)
+			return;   /* tried again when cells are next freed */
+		l->pending = p;
+		l->pending_cap = cap;
+	}
+	l->pending[l->npending++] = j;
+	j->retry = true;
+}
+
+void job_link(struct loop *l, struct job *j)
+{
+	j->prev = l->last;
+	j->next = NULL;
+	if (l->last)
+		l->last->next = j;
+	else
+		l->first = j;
+	l->last = j;
+	hmap_put(&l->by_key, j->key, j);
+	char *idk = adupf(&j->mem, "%lld", (long long)j->id);
+	if (idk)
+		hmap_put(&l->by_id, idk, j);
+	for (size_t g = 0; g < j->ngrps; g++)
+		hmap_put(&l->by_group, j->grps[g].name, j);
+	count_job(l, j, +1);
+}
+
+void job_unlink(struct loop *l, struct job *j)
+{
+	count_job(l, j, -1);
+	if (j->wake_at)
+		l->ntimed--;
+	if (j->retry)
+		for (size_t i = 0; i < l->npending; i++)
+			if (l->pending[i] == j) {
+				memmove(l->pending + i, l->pending + i + 1, (l->npending - i - 1) * sizeof(*l->pending));
+				l->npending--;
+				break;
+			}
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		l->first = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	else
+		l->last = j->prev;
+	hmap_del(&l->by_key, j->key);
+	char idk[24];
+	snprintf(idk, sizeof(idk), "%lld", (long long)j->id);
+	hmap_del(&l->by_id, idk);
+	for (size_t g = 0; g < j->ngrps; g++)
+		hmap_del(&l->by_group, j->grps[g].name);
+	for (size_t t = 0; j->rt && t < j->ctl.ntasks; t++)
+		if (j->rt[t].uid[0]) {
+			hmap_del(&l->by_uid, j->rt[t].uid);
+			rt_ports_release(l->ports, j->rt[t].uid);
+		}
+	job_free(j);
+}
+
+char *adupf(struct arena *a, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	if ((size_t)n < sizeof(small))
+		return arena_strndup(a, small, (size_t)n);
+	char *p = arena_alloc(a, (size_t)n + 1);
+	if (p) {
+		va_start(ap, fmt);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	return p;
+}
+
+int event(struct loop *l, const struct job *j, int64_t now, const char *type, const char *reason,
+          const char *msg, struct gerr *err)
+{
+	return store_job_event(l->db, j->id, now, type, reason, msg, err);
+}
+
+/* Add `pods` pods of size `cells`, role tasks first..first+pods-1 at task
+ * positions pos.., to a group whose arrays were sized for the whole job. */
+static int grp_add(struct arena *a, struct grp *g, const char *role, int64_t first, int64_t pods, int32_t cells,
+                   uint32_t pos)
+{
+	size_t m = 0;
+	while (m < g->nmembers && g->members[m].leaf_cells != cells)
+		m++;
+	if (m == g->nmembers)
+		g->members[g->nmembers++] = (struct sched_member){ cells, 0 };
+	/* pods of member m come after every pod of members before it */
+	size_t at = 0;
+	for (size_t k = 0; k <= m; k++)
+		at += (size_t)g->members[k].pods;
+	memmove(g->pods + at + pods, g->pods + at, (g->npods - at) * sizeof(*g->pods));
+	memmove(g->pod_task + at + pods, g->pod_task + at, (g->npods - at) * sizeof(*g->pod_task));
+	for (int64_t i = 0; i < pods; i++) {
+		if (!(g->pods[at + (size_t)i] = adupf(a, "%s-%lld", role, (long long)(first + i))))
+			return -1;
+		g->pod_task[at + (size_t)i] = pos + (uint32_t)i;
+	}
+	g->npods += (size_t)pods;
+	g->members[m].pods += (int32_t)pods;
+	return 0;
+}
+
+static size_t al(size_t n)
+{
+	return (n + 15) & ~(size_t)15;   /* the arena's alignment */
+}
+
+/* The bytes job_from_spec allocates, so the job fits in one chunk. */
+static size_t job_size(const struct spec_job *s, const char *user)
+{
+	size_t u = strlen(user), n = strlen(s->name), tasks = (size_t)s->total_tasks;
+	size_t size = al(sizeof(struct job)) + al(u + 1) + al(n + 1) + al(u + n + 2) + al(strlen(s->virtual_cluster) + 1);
+	size_t ngrps = s->gang ? 1 : tasks;
+	size += al(ngrps * sizeof(struct grp)) + 2 * al(tasks * sizeof(uint32_t)) + al(s->nroles * sizeof(struct ctl_role));
+	size += al(22);   /* the id key */
+	for (size_t r = 0; r < s->nroles; r++) {
+		const struct spec_role *role = &s->roles[r];
+		size_t pod = al(strlen(role->name) + 22);
+		size += al(strlen(role->name) + 1);
+		if (role->sku_type)
+			size += al(strlen(role->sku_type) + 1);
+		if (role->pinned_cell_id)
+			size += al(strlen(role->pinned_cell_id) + 1);
+		size += (size_t)role->instances * pod;
+		if (!s->gang)   /* a group per task: its name, member, pod and pod_task slots */
+			size += (size_t)role->instances * (al(u + n + strlen(role->name) + 25) + al(sizeof(struct sched_member)) +
+			                                   al(sizeof(char *)) + al(sizeof(uint32_t)));
+	}
+	if (s->gang)
+		size += al(u + n + 10) + al(s->nroles * sizeof(struct sched_member)) + al(tasks * sizeof(char *)) +
+		        al(tasks * sizeof(uint32_t));
+	return size + 64;
+}
+
+/*
+ * The job as the loop keeps it: a gang of every task (the default), or one
+ * gang per task (extras.gangAllocation: false). Leaf cells per task are
+ * OpenPAI's max(ceil(gpu/sku.gpu), ceil(cpu/sku.cpu), ceil(mem/sku.memory)).
+ */
+struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *user, int64_t id,
+                          struct gerr *err)
+{
+	struct arena a;
+	arena_init(&a, job_size(s, user));
+	struct job *j = arena_zalloc(&a, sizeof(*j));
+	if (!j) {
+		arena_fini(&a);
+		gerr_set(err, GERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	size_t ntasks = (size_t)s->total_tasks;
+	j->id = id;
+	j->user = arena_strdup(&a, user);
+	j->name = arena_strdup(&a, s->name);
+	j->key = adupf(&a, "%s~%s", user, s->name);
+	j->vc = arena_strdup(&a, s->virtual_cluster);
+	j->priority = s->priority;
+	j->lazy = s->lazy_preemption;
+	j->gang = s->gang;
+	for (size_t r = 0; r < s->nroles; r++) {
+		if (s->roles[r].sku_type && !j->leaf_type)
+			j->leaf_type = arena_strdup(&a, s->roles[r].sku_type);
+		if (s->roles[r].pinned_cell_id && !j->pinned)
+			j->pinned = arena_strdup(&a, s->roles[r].pinned_cell_id);
+	}
+	if (!j->user || !j->name || !j->key || !j->vc)
+		goto nomem;
+	/* OpenPAI's debugId (and Framework name): md5 of user~job */
+	unsigned char d[16];
+	EVP_Digest(j->key, strlen(j->key), d, NULL, EVP_md5(), NULL);
+	for (int i = 0; i < 16; i++)
+		snprintf(j->debug_id + 2 * i, 3, "%02x", d[i]);
+
+	j->roles = arena_zalloc(&a, (s->nroles ? s->nroles : 1) * sizeof(*j->roles));
+	j->task_grp = arena_alloc(&a, (ntasks ? ntasks : 1) * sizeof(uint32_t));
+	j->task_pod = arena_alloc(&a, (ntasks ? ntasks : 1) * sizeof(uint32_t));
+	if (!j->roles || !j->task_grp || !j->task_pod)
+		goto nomem;
+	j->nroles = s->nroles;
+	for (size_t r = 0; r < s->nroles; r++) {
+		const struct spec_role *sr = &s->roles[r];
+		j->roles[r] = (struct ctl_role){ arena_strdup(&a, sr->name), sr->instances, sr->min_failed,
+		                                 sr->min_succeeded, { sr->task_retry.fancy, sr->task_retry.max } };
+		if (!j->roles[r].name)
+			goto nomem;
+	}
+
+	size_t ngrps = s->gang ? 1 : ntasks;
+	j->grps = arena_zalloc(&a, (ngrps ? ngrps : 1) * sizeof(*j->grps));
+	if (!j->grps)
+		goto nomem;
+	j->ngrps = ngrps;
+	for (size_t g = 0; g < ngrps; g++) {
+		size_t members = s->gang ? s->nroles : 1, pods = s->gang ? ntasks : 1;
+		j->grps[g].members = arena_zalloc(&a, (members ? members : 1) * sizeof(struct sched_member));
+		j->grps[g].pods = arena_zalloc(&a, (pods ? pods : 1) * sizeof(char *));
+		j->grps[g].pod_task = arena_zalloc(&a, (pods ? pods : 1) * sizeof(uint32_t));
+		j->grps[g].last_wait = -1;
+		if (!j->grps[g].members || !j->grps[g].pods || !j->grps[g].pod_task)
+			goto nomem;
+	}
+	uint32_t pos = 0;
+	size_t g = 0;
+	for (size_t r = 0; r < s->nroles; r++) {
+		const struct spec_role *role = &s->roles[r];
+		int64_t cells = sched_leaf_cells(l->sched, role->sku_type, j->vc, j->priority < 0,
+		                                 (double)role->gpu, (double)role->cpu, (double)role->memory_mb, err);
+		if (cells < 0)
+			goto fail;
+		if (cells > INT32_MAX) {
+			gerr_set(err, GERR_INVALID, "taskRoles.%s: needs more leaf cells than any cluster has", role->name);
+			goto fail;
+		}
+		if (s->gang) {
+			if (grp_add(&a, &j->grps[0], role->name, 0, role->instances, (int32_t)cells, pos) < 0)
+				goto nomem;
+		} else {
+			for (int64_t i = 0; i < role->instances; i++, g++)
+				if (!(j->grps[g].name = adupf(&a, "%s~%s/%s-%lld", user, s->name, role->name, (long long)i)) ||
+				    grp_add(&a, &j->grps[g], role->name, i, 1, (int32_t)cells, pos + (uint32_t)i) < 0)
+					goto nomem;
+		}
+		pos += (uint32_t)role->instances;
+	}
+	if (s->gang && !(j->grps[0].name = adupf(&a, "%s~%s/default", user, s->name)))
+		goto nomem;
+	for (size_t k = 0; k < j->ngrps; k++)
+		for (size_t p = 0; p < j->grps[k].npods; p++) {
+			j->task_grp[j->grps[k].pod_task[p]] = (uint32_t)k;
+			j->task_pod[j->grps[k].pod_task[p]] = (uint32_t)p;
+		}
+	if (ctl_job_init(&j->ctl, j->roles, j->nroles, (struct ctl_policy){ s->retry.fancy, s->retry.max }))
+		goto nomem;
+	arena_init(&j->run, 512);
+	j->mem = a;
+	return j;
+nomem:
+	gerr_set(err, GERR_NOMEM, "out of memory");
+fail:
+	ctl_job_fini(&j->ctl);
+	arena_fini(&a);
+	return NULL;
+}
+
+void request_of(const struct job *j, const struct grp *g, enum sched_phase phase, struct sched_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->group = g->name;
+	req->vc = j->vc;
+	req->priority = j->priority;
+	req->leaf_type = j->leaf_type;
+	req->pinned_cell = j->pinned;
+	req->members = g->members;
+	req->nmembers = g->nmembers;
+	req->lazy_preemption = j->lazy;
+	req->pod = g->npods ? g->pods[0] : NULL;
+	req->phase = phase;
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop_internal.h — what the control loop's files share.
+ *
+ *   loop.c      the thread: command queue, iterations, timers, snapshot
+ *   jobs.c      jobs in memory: their gangs, tasks, counts
+ *   place.c     the scheduling pass: place, preempt, explain waiting
+ *   run.c       the lifecycle: ctl's decisions saved and carried out
+ *   launch.c    a task's environment, script and launch through exec
+ *   recover.c   rebuilding everything from the store (start, failed commit)
+ *   status.c    ctl state ⇄ the JSON the store keeps
+ */
+#ifndef GANTRY_SERVER_LOOP_INTERNAL_H
+#define GANTRY_SERVER_LOOP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/hmap.h"
+#include "ctl/ctl.h"
+#include "exec/exec.h"
+#include "runtime/runtime.h"
+#include "server/internal.h"
+
+struct grp {                      /* a gang: the whole job, or one task */
+	char *name;                   /* HiveD affinity group name */
+	struct sched_member *members; /* merged by size, in first-appearance order */
+	size_t nmembers;
+	char **pods;                  /* "role-index", in placement order */
+	uint32_t *pod_task;           /* pod i → task position */
+	size_t npods;
+	bool placed;                  /* holds cells: its placement row exists */
+	bool wanted;                  /* waiting for cells */
+	size_t live;                  /* placed pods not yet released */
+	int last_wait;                /* SCHED_WAIT_* last reported, -1 none */
+};
+
+/* The executor's view of a task's current attempt. */
+struct rtask {
+	char uid[40];                 /* the task attempt's instance uid, "" before placement */
+	const char *node, *ip;        /* run arena */
+	int32_t *gpus;
+	size_t ngpus;
+	struct rt_port_list *ports;
+	size_t nports;
+	int pid;
+	int64_t placed_ms;
+};
+
+struct job {
+	int64_t id;
+	char *user, *name, *key;      /* key: user~name */
+	char *vc;
+	char debug_id[33];
+	int priority;
+	char *leaf_type, *pinned;     /* NULL: any / none */
+	bool lazy;
+	bool gang;
+	int64_t seq;                  /* submission order */
+	struct grp *grps;
+	size_t ngrps;
+	uint32_t *task_grp;           /* task position → its group */
+	uint32_t *task_pod;           /* task position → pod slot in that group */
+	struct ctl_role *roles;
+	size_t nroles;
+	struct ctl_job ctl;
+	struct rtask *rt;             /* ctl.ntasks, malloc'd at first placement */
+	struct arena run;             /* node names, GPUs, ports of the current attempt */
+	struct spec_job *spec;        /* parsed at first launch, dropped when done */
+	bool host_note;               /* the "runs on the host" event was written */
+	int64_t wake_at;              /* a ctl timer is due then, 0 none */
+	bool retry;                   /* try to place in this iteration */
+	bool done;                    /* Completed: unlink after this iteration */
+	struct job *prev, *next;      /* all jobs, submission order */
+	struct arena mem;             /* everything above that is fixed */
+};
+
+enum cmd_type { CMD_SUBMIT, CMD_STOP, CMD_STARTED, CMD_EXITED, CMD_LAUNCHED, CMD_KILLED };
+
+struct cmd {
+	enum cmd_type type;
+	const struct spec_job *spec;  /* submit */
+	const char *user, *text;
+	size_t len;
+	const char *name, *by;        /* stop */
+	server_done_fn done;          /* NULL for internal commands */
+	void *ctx;
+	int status;                   /* the answer, sent after commit */
+	char *body;
+	/* internal: task observations */
+	char uid[40];
+	int64_t job_id;
+	uint32_t task;
+	int64_t attempt;
+	bool ok;
+	int pid;
+	int64_t ms;
+	struct exec_exit exit;
+	char why[256];
+	struct cmd *next;
+};
+
+struct vc_count {
+	char *name;
+	int64_t waiting, placed;      /* jobs with an unplaced gang / all placed */
+};
+
+/* A side effect to carry out after the commit. */
+struct post {
+	enum { POST_LAUNCH, POST_KILL } type;
+	int64_t job_id;
+	uint32_t task;
+	int64_t attempt;
+	char uid[40];
+	int grace_s;
+};
+
+struct loop {
+	struct server *srv;
+	struct store *store;
+	struct store_conn *db;
+	struct sched *sched;
+	const struct cluster *cluster;
+	struct exec *exec;
+	const char *data_dir;
+	char rest_uri[128];
+	pthread_t thread;
+	int efd;
+	pthread_mutex_t lock;
+	struct cmd *head, *tail;
+	bool stopping;
+	/* loop thread only */
+	struct job *first, *last;
+	struct hmap by_key;           /* user~name → job */
+	struct hmap by_group;         /* group name → job */
+	struct hmap by_id;            /* "id" → job */
+	struct hmap by_uid;           /* task attempt uid → job */
+	struct rt_ports *ports;
+	int64_t seq;
+	size_t ntimed;                /* jobs with wake_at set */
+	bool freed;                   /* cells were freed: retry waiting jobs */
+	bool changed;                 /* republish the snapshot */
+	struct job **pending;         /* jobs to try in this iteration (j->retry set) */
+	size_t npending, pending_cap;
+	struct post *posts;           /* after the commit */
+	size_t nposts, posts_cap;
+	struct hmap vc_counts;        /* VC name → struct vc_count */
+	struct sched_result res;
+	struct ctl_actions acts;
+	struct arena scratch;         /* reset every iteration */
+	int grace_s;                  /* SIGTERM → SIGKILL on stop */
+	const char *const *base_env;  /* the host environment tasks start from */
+};
+
+/* jobs.c */
+struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *user, int64_t id,
+                          struct gerr *err);
+void job_free(struct job *j);
+void job_link(struct loop *l, struct job *j);
+void job_unlink(struct loop *l, struct job *j);
+bool job_placed(const struct job *j);
+void count_job(struct loop *l, const struct job *j, int delta);
+void want(struct loop *l, struct job *j);
+void request_of(const struct job *j, const struct grp *g, enum sched_phase phase, struct sched_request *req);
+struct job *job_by_id(struct loop *l, int64_t id);
+char *adupf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int event(struct loop *l, const struct job *j, int64_t now, const char *type, const char *reason,
+          const char *msg, struct gerr *err);
+
+/* place.c */
+int schedule_pass(struct loop *l, int64_t now, struct gerr *err);
+/* Give back a placed pod's cells (the gang's last pod frees them) or stop
+ * waiting for cells. */
+int release_task(struct loop *l, struct job *j, uint32_t task, int64_t now, struct gerr *err);
+
+/* run.c */
+/* Apply l->acts (ctl's decisions for j), then save j. */
+int run_apply(struct loop *l, struct job *j, int64_t now, struct gerr *err);
+int run_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *err);
+int run_stop(struct loop *l, struct cmd *c, int64_t now, struct gerr *err);
+int run_observe(struct loop *l, struct cmd *c, int64_t now, struct gerr *err);
+int run_timers(struct loop *l, int64_t now, struct gerr *err);
+int64_t run_next_timer(struct loop *l);
+/* After the commit: launches and kills. */
+void run_posts(struct loop *l);
+void post_add(struct loop *l, int type, const struct job *j, uint32_t task, int64_t attempt);
+/* Queue an internal command (from any thread). */
+void loop_post(struct loop *l, struct cmd *c);
+int save_job(struct loop *l, struct job *j, struct gerr *err);
+
+/* launch.c */
+/* Parse the job's file (first placement) and make room for its tasks' run state. */
+int ensure_run_state(struct loop *l, struct job *j, struct gerr *err);
+int launch_task(struct loop *l, struct job *j, uint32_t task, char *why, size_t whylen);
+/* The node's address tasks see (127.0.0.1 for simulated nodes). */
+const char *node_ip(const struct loop *l, const char *node);
+
+/* status.c */
+char *status_job_json(const struct job *j);
+char *status_task_json(const struct job *j, uint32_t task);
+/* Restore j->ctl (and j->rt) from the store's JSON; -1 when unreadable. */
+int status_job_load(struct job *j, const char *json);
+int status_task_load(struct job *j, uint32_t task, const char *json);
+
+/* recover.c */
+int recover(struct loop *l, struct gerr *err);
+
+#endif
