@@ -2,7 +2,7 @@
 // Shared helpers for the black-box tests: start a real `gantry server` on a
 // free loopback port with a fresh data directory, and talk to it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -58,8 +58,50 @@ export class Server {
     return this.stop('SIGKILL');
   }
 
+  // Tasks outlive the server by design (each has its own supervisor): end
+  // every task tree this server's data directory knows of, then remove it.
+  killTasks() {
+    const walk = (d) => {
+      let entries = [];
+      try { entries = readdirSync(d, { withFileTypes: true }); } catch { return; }
+      for (const e of entries) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name === 'shim.json') {
+          try {
+            const s = JSON.parse(readFileSync(p, 'utf8'));
+            for (const pid of [s.pid, -s.pgid, s.taskPid]) {
+              if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+            }
+          } catch { /* unreadable: nothing to do */ }
+        }
+      }
+    };
+    walk(join(this.dir, 'logs'));
+  }
+
   cleanup() {
+    this.killTasks();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // poll GET path until pred(body) holds; returns the last body
+  async until(path, token, pred, { timeout = 15000, what = path } = {}) {
+    const end = Date.now() + timeout;
+    let last;
+    for (;;) {
+      last = (await this.req('GET', path, { token })).body;
+      if (pred(last)) return last;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last).slice(0, 2000)}`);
+      await sleep(20);
+    }
+  }
+
+  // wait for a job to reach one of the states; returns its detail
+  async waitState(token, job, states, opts = {}) {
+    const want = Array.isArray(states) ? states : [states];
+    return this.until(`/api/v2/jobs/${job}`, token, (b) => want.includes(b?.jobStatus?.state),
+      { what: `${job} to be ${want.join('|')}`, ...opts });
   }
 
   // fetch relative to the server; returns {status, body (parsed JSON or text), headers}
@@ -149,7 +191,9 @@ nodes:
   - {name: node2, address: 127.0.0.1, simulatedGpus: true}
 `;
 
-export function gpuJob(name, { vc, gpu = 1, instances = 1, prio, extra = '' } = {}) {
+// A GPU job whose tasks run `cmd` (by default they train for a while: they
+// hold their cells until stopped).
+export function gpuJob(name, { vc, gpu = 1, instances = 1, prio, extra = '', cmd = 'sleep 300' } = {}) {
   return `protocolVersion: 2
 name: ${name}
 type: job
@@ -160,6 +204,6 @@ taskRoles:
     instances: ${instances}
     dockerImage: img
     resourcePerInstance: {cpu: ${gpu * 4}, memoryMB: ${gpu * 1024}, gpu: ${gpu}}
-    commands: [python train.py]
+    commands: ['${cmd}']
 ${vc ? `defaults:\n  virtualCluster: ${vc}\n` : ''}${prio ? `extras:\n  hivedScheduler:\n    jobPriorityClass: ${prio}\n` : ''}${extra}`;
 }

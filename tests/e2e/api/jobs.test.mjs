@@ -50,7 +50,8 @@ test('submit: 201, then detail, config with secrets masked, events', async () =>
   assert.equal(r.status, 200);
   assert.equal(r.body.name, 'train1');
   assert.equal(r.body.jobStatus.username, 'bob');
-  assert.equal(r.body.jobStatus.state, 'WAITING');
+  // placed at once: its tasks are starting (WAITING) or started (RUNNING)
+  assert.ok(['WAITING', 'RUNNING'].includes(r.body.jobStatus.state), r.body.jobStatus.state);
   assert.equal(r.body.jobStatus.executionType, 'START');
   assert.equal(r.body.jobStatus.virtualCluster, 'default');
   assert.match(r.body.debugId, /^[0-9a-f]{32}$/);
@@ -71,12 +72,16 @@ test('submit: 201, then detail, config with secrets masked, events', async () =>
   assert.ok(!r.text.includes('do-not-leak'));
   assert.match(r.text, /secrets:\s*'\*\*\*\*\*\*'/);
 
+  await s.waitState(bob, 'bob~train1', 'RUNNING');
   r = await s.req('GET', '/api/v2/jobs/bob~train1/events', { token: alice });
   assert.equal(r.status, 200);
   const reasons = r.body.data.map((e) => e.reason);
-  assert.deepEqual(reasons, ['Placed', 'Submitted']);          // newest first
-  assert.match(r.body.data[0].message, /trainer-0 on node node[12] GPUs \[\d,\d\]/);
-  assert.match(r.body.data[1].message, /Submitted by bob to virtual cluster default: 1 task role, 2 tasks, 4 GPUs/);
+  assert.deepEqual(reasons.slice(-2), ['Placed', 'Submitted']);   // newest first
+  assert.ok(reasons.includes('Running'), reasons.join());
+  const placed = r.body.data[reasons.indexOf('Placed')];
+  assert.match(placed.message, /trainer-0 on node node[12] GPUs \[\d,\d\]/);
+  assert.match(r.body.data[reasons.length - 1].message,
+    /Submitted by bob to virtual cluster default: 1 task role, 2 tasks, 4 GPUs/);
 });
 
 test('invalid jobs: 400 with every message, positions, and an errors list', async () => {
@@ -131,9 +136,10 @@ test('names are unique per user forever: 409, also after stop', async () => {
   assert.equal(r.status, 201);
 });
 
-test('stop: owner or admin only; a waiting job goes straight to STOPPED', async () => {
+test('stop: owner or admin only; a running job stops, a waiting job goes straight to STOPPED', async () => {
   let r = await s.submit(bob, gpuJob('tostop'));
   assert.equal(r.status, 201);
+  await s.waitState(bob, 'bob~tostop', 'RUNNING');
   r = await s.req('PUT', '/api/v2/jobs/bob~tostop/executionType', { token: alice, body: { value: 'STOP' } });
   assert.equal(r.status, 403);
   r = await s.req('PUT', '/api/v2/jobs/bob~tostop/executionType', { token: bob, body: { value: 'HALT' } });
@@ -141,10 +147,22 @@ test('stop: owner or admin only; a waiting job goes straight to STOPPED', async 
   r = await s.req('PUT', '/api/v2/jobs/bob~tostop/executionType', { token: admin, body: { value: 'STOP' } });
   assert.equal(r.status, 202);
   r = await s.req('GET', '/api/v2/jobs/bob~tostop', { token: bob });
-  assert.equal(r.body.jobStatus.state, 'STOPPED');
+  assert.ok(['STOPPING', 'STOPPED'].includes(r.body.jobStatus.state), r.body.jobStatus.state);
+  r = { body: await s.waitState(bob, 'bob~tostop', 'STOPPED') };
   assert.equal(r.body.jobStatus.executionType, 'STOP');
   assert.equal(r.body.jobStatus.appExitCode, -210);
   assert.equal(r.body.jobStatus.appExitSpec.phrase, 'StopFrameworkRequested');
+  assert.equal(r.body.taskRoles.trainer.taskStatuses[0].containerExitCode, -220);
+  // a job that waits for cells: STOPPED in the same decision, no process ever ran
+  r = await s.submit(bob, gpuJob('neverran', { gpu: 8 }));
+  assert.equal(r.status, 201);
+  r = await s.req('GET', '/api/v2/jobs/bob~neverran', { token: bob });
+  assert.equal(r.body.jobStatus.state, 'WAITING');
+  r = await s.req('PUT', '/api/v2/jobs/bob~neverran/executionType', { token: bob, body: { value: 'STOP' } });
+  assert.equal(r.status, 202);
+  r = await s.req('GET', '/api/v2/jobs/bob~neverran', { token: bob });
+  assert.equal(r.body.jobStatus.state, 'STOPPED');
+  assert.equal(r.body.taskRoles.trainer.taskStatuses[0].containerId, null);
   r = await s.req('PUT', '/api/v2/jobs/bob~nosuch/executionType', { token: bob, body: { value: 'STOP' } });
   assert.equal(r.status, 404);
   assert.equal(r.body.code, 'NoJobError');
@@ -167,7 +185,9 @@ test('waiting jobs say why, and are placed when cells free up', async () => {
     r = await s.req('PUT', `/api/v2/jobs/bob~${name}/executionType`, { token: bob, body: { value: 'STOP' } });
     assert.equal(r.status, 202);
   }
-  r = await s.req('GET', '/api/v2/jobs/bob~queued', { token: bob });
+  // placed as soon as the stopped jobs' processes are gone
+  r = { body: await s.until('/api/v2/jobs/bob~queued', bob,
+    (b) => b.taskRoles.trainer.taskStatuses[0].containerNodeName, { what: 'queued to be placed' }) };
   assert.ok(r.body.taskRoles.trainer.taskStatuses[0].containerNodeName, 'placed after the release');
   const vc = (await s.req('GET', '/api/v2/virtual-clusters/default', { token: bob })).body;
   assert.ok(vc.usedLeafCells >= 4);

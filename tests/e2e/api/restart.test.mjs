@@ -21,7 +21,8 @@ test('state survives kill -9 and restart', async () => {
   assert.equal((await s.submit(alice, gpuJob('stopped'))).status, 201);
   assert.equal((await s.req('PUT', '/api/v2/jobs/alice~stopped/executionType', { token: alice, body: { value: 'STOP' } })).status, 202);
   assert.equal((await s.req('PUT', '/api/v2/jobs/alice~placed/tag', { token: alice, body: { value: 'keep' } })).status, 200);
-  const before = (await s.req('GET', '/api/v2/jobs/alice~placed', { token: alice })).body;
+  await s.waitState(alice, 'alice~stopped', 'STOPPED');
+  const before = await s.waitState(alice, 'alice~placed', 'RUNNING');
   const vcBefore = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
   assert.equal(vcBefore.usedLeafCells, 8);
 
@@ -34,15 +35,18 @@ test('state survives kill -9 and restart', async () => {
   assert.equal((await s.req('GET', '/api/v2/groups/team', { token: admin })).body.description, 'kept');
   const after = (await s.req('GET', '/api/v2/jobs/alice~placed', { token: alice })).body;
   assert.deepEqual(after.tags, ['keep']);
-  assert.deepEqual(after.taskRoles, before.taskRoles, 'the placement is restored, not redone');
+  assert.deepEqual(after.taskRoles, before.taskRoles, 'the placement is restored, not redone; the task is adopted');
+  assert.equal(after.jobStatus.state, 'RUNNING');
   const vcAfter = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
   assert.equal(vcAfter.usedLeafCells, 8);
   assert.equal((await s.req('GET', '/api/v2/jobs/alice~stopped', { token: alice })).body.jobStatus.state, 'STOPPED');
   // the waiting job still waits, and is placed once the VC frees up
   assert.equal((await s.req('GET', '/api/v2/jobs/alice~waits', { token: alice })).body.taskRoles.trainer.taskStatuses[0].containerNodeName, null);
   assert.equal((await s.req('PUT', '/api/v2/jobs/alice~placed/executionType', { token: alice, body: { value: 'STOP' } })).status, 202);
-  const w = (await s.req('GET', '/api/v2/jobs/alice~waits', { token: alice })).body;
+  const w = await s.until('/api/v2/jobs/alice~waits', alice,
+    (b) => b.taskRoles.trainer.taskStatuses[0].containerNodeName, { what: 'waits to be placed' });
   assert.ok(w.taskRoles.trainer.taskStatuses[0].containerNodeName);
+  assert.equal((await s.waitState(alice, 'alice~placed', 'STOPPED')).jobStatus.appExitCode, -210);
   // names stay taken across restarts
   assert.equal((await s.submit(alice, gpuJob('stopped'))).status, 409);
 });
