@@ -130,6 +130,7 @@ static void iterate(struct loop *l, struct cmd *batch)
 {
 	struct gerr err = { 0 };
 	int64_t now = now_ms();
+	arena_reset(&l->scratch);
 	int rc = store_tx_begin(l->db, &err);
 
 	for (struct cmd *c = batch; c && !rc; c = c->next) {

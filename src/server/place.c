@@ -27,8 +27,37 @@
 #include "server/bind.h"
 #include "server/loop_internal.h"
 
+/*
+ * The scheduler may order a gang's members differently from the request
+ * (HiveD sorts them by size): name each placed pod, in the placement's
+ * order, by matching members on their leaf cell count. pos[i] is the i-th
+ * placed pod's slot in g->pods. False when the placement does not fit g.
+ */
+static bool pods_in_bind_order(const struct grp *g, const struct sched_bind_info *b, uint32_t *pos)
+{
+	bool used[64] = { false };
+	size_t k = 0;
+	if (g->nmembers > 64)
+		return false;
+	for (size_t m = 0; m < b->nmembers; m++) {
+		size_t r = 0, start = 0;
+		while (r < g->nmembers && (used[r] || g->members[r].leaf_cells != b->members[m].leaf_cells ||
+		                           (size_t)g->members[r].pods != b->members[m].npods)) {
+			start += (size_t)g->members[r].pods;
+			r++;
+		}
+		if (r == g->nmembers)
+			return false;
+		used[r] = true;
+		for (size_t p = 0; p < b->members[m].npods; p++)
+			pos[k++] = (uint32_t)(start + p);
+	}
+	return k == g->npods;
+}
+
 /* "worker-0 on node n1 GPUs [0,1]; worker-1 on node n2 GPUs [2,3]" */
-static char *describe_placement(const struct loop *l, const struct grp *g, const struct sched_bind_info *b)
+static char *describe_placement(const struct loop *l, const char *const *names, size_t npods,
+                                const struct sched_bind_info *b)
 {
 	struct buf out = BUF_INIT;
 	size_t pod = 0;
@@ -39,12 +68,12 @@ static char *describe_placement(const struct loop *l, const struct grp *g, const
 	for (size_t m = 0; m < b->nmembers; m++)
 		for (size_t p = 0; p < b->members[m].npods; p++, pod++) {
 			const struct sched_pod_placement *pp = &b->members[m].pods[p];
-			if (pod == 8 && g->npods > 10) {
-				buf_printf(&out, "; and %zu more", g->npods - pod);
+			if (pod == 8 && npods > 10) {
+				buf_printf(&out, "; and %zu more", npods - pod);
 				return buf_take(&out);
 			}
-			buf_printf(&out, "%s%s on node %s %s [", pod ? "; " : "", pod < g->npods ? g->pods[pod] : "?",
-			           pp->node, unit);
+			buf_printf(&out, "%s%s on node %s %s [", pod ? "; " : "", pod < npods ? names[pod] : "?", pp->node,
+			           unit);
 			for (int32_t k = 0; k < b->members[m].leaf_cells; k++)
 				buf_printf(&out, "%s%d", k ? "," : "", pp->leaves[k]);
 			buf_putc(&out, ']');
@@ -96,7 +125,15 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	int rc = ensure_run_state(l, j, err);
 	if (rc)
 		return rc;
-	if (sched_group_commit(l->sched, req, b, (const char *const *)g->pods, now, err) != 0)
+	uint32_t *pos = arena_alloc(&l->scratch, (g->npods ? g->npods : 1) * sizeof(*pos));
+	const char **names = arena_alloc(&l->scratch, (g->npods ? g->npods : 1) * sizeof(*names));
+	if (!pos || !names)
+		return gerr_set(err, GERR_NOMEM, "out of memory");
+	if (!pods_in_bind_order(g, b, pos))
+		return gerr_set(err, GERR_INTERNAL, "the placement of %s does not match its members", g->name);
+	for (size_t p = 0; p < g->npods; p++)
+		names[p] = g->pods[pos[p]];
+	if (sched_group_commit(l->sched, req, b, names, now, err) != 0)
 		return err->code;
 	count_job(l, j, -1);
 	g->placed = true;
@@ -104,8 +141,8 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	g->live = g->npods;
 	count_job(l, j, +1);
 	g->last_wait = -1;
-	char *json = bind_to_json(b, (const char *const *)g->pods, g->npods);
-	char *what = describe_placement(l, g, b);
+	char *json = bind_to_json(b, names, g->npods);
+	char *what = describe_placement(l, names, g->npods, b);
 	rc = (!json || !what) ? gerr_set(err, GERR_NOMEM, "out of memory")
 	                      : store_placement_put(l->db, j->id, g->name, json, now, err);
 	if (!rc)
@@ -117,8 +154,8 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	for (size_t m = 0; !rc && m < b->nmembers; m++)
 		for (size_t p = 0; !rc && p < b->members[m].npods; p++, pod++)
 			if (pod < g->npods)
-				rc = bind_task(l, j, g->pod_task[pod], &b->members[m].pods[p], b->members[m].leaf_cells, now,
-				               err);
+				rc = bind_task(l, j, g->pod_task[pos[pod]], &b->members[m].pods[p], b->members[m].leaf_cells,
+				               now, err);
 	if (rc)
 		return rc;
 	for (size_t p = 0; p < g->npods; p++)

@@ -20,6 +20,7 @@
  * supervisor ever ran in the task attempt's directory. Runs inside the
  * caller's transaction; side effects wait for its commit like any other.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +61,19 @@ static int restore_group(struct loop *l, struct job *j, struct grp *g, const str
 	size_t live = 0;
 	for (size_t k = 0; k < g->npods; k++)
 		live += task_live(j->ctl.tasks[g->pod_task[k]].state);
-	if (!live || !b || sched_group_commit(l->sched, &req, b, (const char *const *)g->pods, p->placed_ms, &e) != 0) {
+	/* the pods' names in the placement's order, as saved */
+	const char **names = arena_zalloc(a, (g->npods ? g->npods : 1) * sizeof(*names));
+	json_error_t je;
+	json_t *o = json_loads(p->bind, 0, &je);
+	json_t *pn = json_object_get(o, "podNames");
+	bool named = names && json_array_size(pn) == g->npods;
+	for (size_t k = 0; named && k < g->npods; k++)
+		named = (names[k] = arena_strdup(a, json_string_value(json_array_get(pn, k)) ?: "")) != NULL;
+	json_decref(o);
+	if (!live || !b || !named || sched_group_commit(l->sched, &req, b, names, p->placed_ms, &e) != 0) {
 		if (live)
 			log_warn("recover: the placement of %s is not valid any more (%s); its tasks keep running "
-			         "without cells", g->name, b ? e.msg : "unreadable");
+			         "without cells", g->name, b && named ? e.msg : "unreadable");
 		return store_placement_delete(l->db, j->id, g->name, err);
 	}
 	g->placed = true;
