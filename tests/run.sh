@@ -43,6 +43,8 @@ LOGDIR=$(mktemp -d)
 trap 'rm -rf "$LOGDIR"' EXIT
 
 run_unit() {   # run_unit DIR LABEL
+	GANTRY_BIN="$(cd "$1" && pwd)/gantry"   # the shim for test_exec
+	export GANTRY_BIN
 	for t in "$1"/tests/test_*; do
 		[ -x "$t" ] || continue
 		name="$2$(basename "$t")"

@@ -237,6 +237,19 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  --json         print the report as JSON\n"
 	  "  --until SEC    stop the simulation at this time\n",
 	  cli_sim_run },
+	{ "doctor", "[-o json]", "show what this machine offers tasks: cgroups, limits, sandbox, GPUs",
+	  "Prints what the local executor detects, as the server does at start: the\n"
+	  "cgroup version, whether memoryMB and cpu are enforced and where task cgroups\n"
+	  "go, whether a task's whole process tree can be killed, bubblewrap, a working\n"
+	  "container engine (podman, docker; without one tasks run on the host) and the\n"
+	  "GPUs NVML reports. Always exits 0: a missing feature is reported, not an error.\n"
+	  "\n"
+	  "  -o, --output json  the same as JSON\n",
+	  cli_doctor },
+	{ "shim", "", "supervise one task (started by the server, not by people)",
+	  "The server's local executor runs one shim per task attempt; it reads its\n"
+	  "launch description on standard input. See docs/admin/executor.md.\n",
+	  cli_shim },
 	{ "version", "", "print the version and the commit it was built from", NULL, cmd_version },
 	{ "help", "[COMMAND]", "show help for gantry or for one command", NULL, cmd_help },
 };

@@ -41,6 +41,8 @@ int cli_sim_run(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_sim_replay_file(const char *path, FILE *out, bool check, bool verbose, bool strict, int *passed,
                         int *failed);
 int cli_server(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_shim(const struct cli_cmd *cmd, int argc, char **argv);     /* shim.c */
+int cli_doctor(const struct cli_cmd *cmd, int argc, char **argv);   /* doctor.c */
 /* client commands (client.h): login_cmd.c, jobs_cmd.c, users_cmd.c, cluster_cmd.c */
 int cli_login(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_logout(const struct cli_cmd *cmd, int argc, char **argv);

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* util.c — files, /proc/<pid>/stat and clocks for the local executor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec/local/internal.h"
+
+int64_t exec__now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t exec__mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int exec__write_atomic(const char *dir, const char *name, const char *data, size_t n, bool sync,
+                       struct gerr *err)
+{
+	char tmp[EXEC_PATH_MAX], path[EXEC_PATH_MAX];
+	int fd = -1, dfd = -1, e;
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp) ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return gerr_set(err, GERR_INVALID, "%s/%s: path too long", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = errno;
+		gerr_set(err, GERR_IO, "open %s: %s", tmp, strerror(e));
+		goto error;
+	}
+	if (write_all(fd, data, n) < 0) {
+		e = errno;
+		gerr_set(err, GERR_IO, "write %s: %s", tmp, strerror(e));
+		goto error;
+	}
+	if (sync && fsync(fd) < 0) {
+		e = errno;
+		gerr_set(err, GERR_IO, "fsync %s: %s", tmp, strerror(e));
+		goto error;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		e = errno;
+		gerr_set(err, GERR_IO, "close %s: %s", tmp, strerror(e));
+		goto error;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		e = errno;
+		gerr_set(err, GERR_IO, "rename %s to %s: %s", tmp, path, strerror(e));
+		goto error;
+	}
+	if (sync) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || fsync(dfd) < 0) {
+			e = errno;
+			if (dfd >= 0)
+				close(dfd);
+			/* the file is in place; only its durability is in doubt */
+			return gerr_set(err, GERR_IO, "fsync %s: %s", dir, strerror(e));
+		}
+		close(dfd);
+	}
+	return 0;
+error:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return GERR_IO;
+}
+
+char *exec__read_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap >= max) {
+				free(buf);
+				close(fd);
+				errno = EFBIG;
+				return NULL;
+			}
+			cap *= 2;
+			char *nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+json_t *exec__read_json(const char *dir, const char *name)
+{
+	char path[EXEC_PATH_MAX];
+	size_t n;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	char *s = exec__read_file(path, 1 << 20, &n);
+	if (!s)
+		return NULL;
+	json_t *j = json_loadb(s, n, 0, NULL);
+	free(s);
+	if (!j)
+		errno = EINVAL;
+	return j;
+}
+
+bool exec__exists(const char *dir, const char *name)
+{
+	char path[EXEC_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+int exec__proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) S ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime cutime cstime priority nice threads itrealvalue
+	 * starttime ...": comm may hold spaces and parentheses, so count from
+	 * the last ')'. The state is field 3, starttime field 22. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	p++;
+	long long f[23] = { 0 };
+	for (int field = 3; field <= 22; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return -1;
+		if (field != 3)
+			f[field] = strtoll(p, NULL, 10);
+		while (*p && *p != ' ')
+			p++;
+	}
+	if (ppid)
+		*ppid = (pid_t)f[4];
+	if (pgid)
+		*pgid = (pid_t)f[5];
+	if (start)
+		*start = f[22];
+	return 0;
+}
+
+int64_t exec__proc_start_time(pid_t pid)
+{
+	int64_t st;
+	if (pid <= 0 || exec__proc_stat(pid, NULL, NULL, &st) < 0)
+		return -1;
+	return st;
+}
+
+/* mkdir, and on ENOENT its parent first: an existing deep path costs one
+ * syscall, not one per component. */
+static int mkdir_rec(char *p, size_t n, int depth)
+{
+	if (mkdir(p, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT || depth > 64)
+		return -1;
+	while (n > 1 && p[n - 1] != '/')
+		n--;
+	if (n <= 1)
+		return -1;
+	p[n - 1] = '\0';
+	int rc = mkdir_rec(p, n - 1, depth + 1);
+	p[n - 1] = '/';
+	if (rc < 0)
+		return -1;
+	return mkdir(p, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int exec__mkdir_p(const char *path, struct gerr *err)
+{
+	char p[EXEC_PATH_MAX];
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= sizeof(p))
+		return gerr_set(err, GERR_INVALID, "bad directory path '%s'", path);
+	memcpy(p, path, n);
+	p[n] = '\0';
+	if (mkdir_rec(p, n, 0) < 0) {
+		int e = errno;
+		return gerr_set(err, GERR_IO, "mkdir %s: %s", path, strerror(e));
+	}
+	struct stat st;
+	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+		return gerr_set(err, GERR_IO, "%s: not a directory", path);
+	return 0;
+}
+
+json_t *exec__exit_to_json(const struct exec_exit *ex)
+{
+	return json_pack("{s:i, s:i, s:b, s:b, s:b, s:I, s:I, s:s}", "exitCode", ex->exit_code, "signal", ex->signal,
+	                 "oom", ex->oom, "stopped", ex->stopped, "lost", ex->lost, "startedMs",
+	                 (json_int_t)ex->started_ms, "finishedMs", (json_int_t)ex->finished_ms, "message",
+	                 ex->message);
+}
+
+void exec__exit_from_json(json_t *j, struct exec_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	ex->exit_code = (int)json_integer_value(json_object_get(j, "exitCode"));
+	ex->signal = (int)json_integer_value(json_object_get(j, "signal"));
+	ex->oom = json_is_true(json_object_get(j, "oom"));
+	ex->stopped = json_is_true(json_object_get(j, "stopped"));
+	ex->lost = json_is_true(json_object_get(j, "lost"));
+	ex->started_ms = json_integer_value(json_object_get(j, "startedMs"));
+	ex->finished_ms = json_integer_value(json_object_get(j, "finishedMs"));
+	const char *m = json_string_value(json_object_get(j, "message"));
+	snprintf(ex->message, sizeof(ex->message), "%s", m ? m : "");
+}

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zygote.c — `gantry shim --zygote`: forks shims so a launch pays no exec.
+ *
+ * DESIGN
+ * ------
+ * gantry links some forty shared libraries; in a VM the dynamic loader's
+ * page faults alone cost ~4 ms per exec of it, more than the whole launch
+ * budget. So exec_new starts one zygote (an exec of `gantry shim --zygote`,
+ * once), in its own session, holding one end of a SOCK_SEQPACKET pair as
+ * fd 0. For each launch the server sends it one byte with the shim's socket
+ * (SCM_RIGHTS); the zygote forks, the child puts that socket on fds 0 and 1
+ * and becomes the shim (exec__shim_run), and the zygote answers with the
+ * child's pid and a pidfd for it (taken before the child can be reaped, so
+ * it cannot name a recycled pid). The launch description itself goes from
+ * the server straight to the shim through its socket.
+ *
+ * The zygote is single-threaded, so forking it is safe; it reaps the shims
+ * (the server never has to), and exits when the server's end closes (EOF),
+ * leaving running shims alone. If it dies or misbehaves, exec_launch falls
+ * back to posix_spawn of `gantry shim`, and the next launch starts a new one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "exec/local/internal.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+extern char **environ;
+
+struct zy_reply {
+	int32_t pid;
+	int32_t err;                       /* errno of a failed fork, else 0 */
+};
+
+/* Send n bytes and, when fd >= 0, the fd. */
+static int send_fd(int sock, const void *p, size_t n, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)p, n };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	ssize_t w;
+	while ((w = sendmsg(sock, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return w == (ssize_t)n ? 0 : -1;
+}
+
+/* Receive up to n bytes and at most one fd (*fd = -1 when none). */
+static ssize_t recv_fd(int sock, void *p, size_t n, int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { p, n };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	ssize_t r;
+	*fd = -1;
+	while ((r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return r;
+}
+
+/* ---- the server's side --------------------------------------------------------- */
+
+int exec__zygote_start(struct exec *x, struct gerr *err)
+{
+	struct zygote *z = &x->zy;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int sp[2];
+	pid_t pid;
+	char a1[] = "shim", a2[] = "--zygote";
+	char *argv[] = { x->gantry_path, a1, a2, NULL };
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return gerr_set(err, GERR_IO, "socketpair: %s", strerror(errno));
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sp[1], 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);   /* no server fd (a listening socket...) leaks in */
+	posix_spawn_file_actions_addchdir_np(&fa, "/");
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	int rc = posix_spawn(&pid, x->gantry_path, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sp[1]);
+	if (rc != 0) {
+		close(sp[0]);
+		return gerr_set(err, GERR_IO, "cannot start %s shim --zygote: %s", x->gantry_path, strerror(rc));
+	}
+	int pidfd = pidfd_open(pid, 0);   /* our child: its pid cannot be reused before we reap it */
+	if (pidfd < 0) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sp[0]);
+		return gerr_set(err, GERR_IO, "pidfd_open: %s", strerror(e));
+	}
+	z->w = (struct wfd){ WFD_ZYGOTE, NULL };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &z->w };
+	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+		int e = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(pidfd);
+		close(sp[0]);
+		return gerr_set(err, GERR_IO, "epoll_ctl: %s", strerror(e));
+	}
+	z->pid = pid;
+	z->pidfd = pidfd;
+	z->ctl = sp[0];
+	return 0;
+}
+
+/* The zygote failed us: kill it; the watcher reaps it (caller holds z->mu). */
+static void zygote_drop(struct zygote *z, const char *why)
+{
+	log_warn("exec: the shim zygote (pid %d) %s; falling back to spawning `gantry shim`", (int)z->pid, why);
+	if (z->pidfd >= 0)
+		pidfd_send_signal(z->pidfd, SIGKILL, NULL, 0);
+	if (z->ctl >= 0)
+		close(z->ctl);
+	z->ctl = -1;
+}
+
+int exec__zygote_spawn(struct exec *x, int shim_fd, pid_t *pid, int *pidfd, struct gerr *err)
+{
+	struct zygote *z = &x->zy;
+	struct zy_reply rep;
+	int rc = GERR_IO;
+	pthread_mutex_lock(&z->mu);
+	if (z->disabled) {
+		rc = gerr_set(err, GERR_IO, "the shim zygote is disabled");
+		goto out;
+	}
+	if (z->pid == 0 && exec__zygote_start(x, err) < 0) {
+		log_warn("exec: %s", err ? err->msg : "cannot start the shim zygote");
+		z->disabled = true;
+		goto out;
+	}
+	if (z->ctl < 0) {
+		rc = gerr_set(err, GERR_IO, "the shim zygote is being replaced");
+		goto out;
+	}
+	char req = 'S';
+	if (send_fd(z->ctl, &req, 1, shim_fd) < 0) {
+		rc = gerr_set(err, GERR_IO, "sending to the shim zygote: %s", strerror(errno));
+		zygote_drop(z, "cannot be reached");
+		goto out;
+	}
+	struct pollfd p = { .fd = z->ctl, .events = POLLIN };
+	int fd = -1;
+	ssize_t n = -1;
+	if (poll(&p, 1, 5000) == 1)
+		n = recv_fd(z->ctl, &rep, sizeof(rep), &fd);
+	if (n != (ssize_t)sizeof(rep) || (rep.err == 0 && fd < 0)) {
+		if (fd >= 0)
+			close(fd);
+		rc = gerr_set(err, GERR_IO, "the shim zygote did not answer");
+		zygote_drop(z, "did not answer");
+		goto out;
+	}
+	if (rep.err != 0) {
+		if (fd >= 0)
+			close(fd);
+		rc = gerr_set(err, GERR_IO, "the shim zygote cannot fork: %s", strerror(rep.err));
+		goto out;
+	}
+	*pid = rep.pid;
+	*pidfd = fd;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&z->mu);
+	return rc;
+}
+
+/* After the watcher thread has stopped: close our end (the zygote exits on
+ * EOF) and reap it. */
+void exec__zygote_stop(struct exec *x)
+{
+	struct zygote *z = &x->zy;
+	if (z->ctl >= 0)
+		close(z->ctl);
+	z->ctl = -1;
+	if (z->pidfd >= 0) {
+		struct pollfd p = { .fd = z->pidfd, .events = POLLIN };
+		if (poll(&p, 1, 2000) != 1) {
+			log_warn("exec: the shim zygote (pid %d) did not exit: killing it", (int)z->pid);
+			pidfd_send_signal(z->pidfd, SIGKILL, NULL, 0);
+		}
+		siginfo_t si;
+		while (waitid((idtype_t)P_PIDFD, (id_t)z->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+			;
+		close(z->pidfd);
+	}
+	z->pidfd = -1;
+	z->pid = 0;
+}
+
+/* ---- the zygote ------------------------------------------------------------------ */
+
+int exec__zygote_main(void)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);   /* shims inherit it blocked until their signalfd */
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_NAME, "gantry-zygote");
+	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		fprintf(stderr, "gantry shim --zygote: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	for (;;) {
+		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "gantry shim --zygote: poll: %s\n", strerror(errno));
+			return 1;
+		}
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					close(sigfd);
+					return 0;
+				}
+			}
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		}
+		if (!p[0].revents)
+			continue;
+		char req;
+		int fd;
+		ssize_t n = recv_fd(0, &req, 1, &fd);
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {   /* the server is gone */
+			close(sigfd);
+			return 0;
+		}
+		if (n < 0)
+			continue;
+		struct zy_reply rep = { 0, 0 };
+		if (fd < 0) {
+			rep.err = EINVAL;
+			send_fd(0, &rep, sizeof(rep), -1);
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(sigfd);
+			if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) {
+				fprintf(stderr, "gantry shim: dup2: %s\n", strerror(errno));
+				_exit(1);
+			}
+			close(fd);
+			return exec__shim_run();
+		}
+		int pidfd = -1;
+		if (pid < 0)
+			rep.err = errno;
+		else if ((pidfd = pidfd_open(pid, 0)) < 0)
+			rep.err = errno;   /* the child runs on, unwatched: it still records its exit */
+		else
+			rep.pid = pid;
+		close(fd);
+		if (send_fd(0, &rep, sizeof(rep), pidfd) < 0)
+			fprintf(stderr, "gantry shim --zygote: cannot answer the server: %s\n", strerror(errno));
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+}
