@@ -6,8 +6,9 @@
  *   2. GET /api/v2/jobs?limit=20 latency, one keep-alive client (p50, p99);
  *   3. durable submissions: 64 concurrent keep-alive clients POST 20,000
  *      jobs a run; a 201 means committed (group commit, fsync); errors
- *      counted. The jobs stay queued (nothing runs them here), so the
- *      server ends with 60,000 waiting jobs in its scheduling queue;
+ *      counted. A first job holds every CPU of the embedded cluster (it
+ *      sleeps), so the others stay queued and the server ends with 60,000
+ *      waiting jobs in its scheduling queue;
  *   4. GET /api/v2/info throughput with wrk (-t2 -c64);
  *   5. the server's peak RSS.
  * Each figure is the median of several runs, printed beside its target.
@@ -105,7 +106,15 @@ static void start_server(const char *dir)
 		setenv("GANTRY_ADMIN_PASSWORD", "bench-admin-pw", 1);
 		int fd = open("/dev/null", 1);
 		dup2(fd, 2);
-		execl("build/gantry", "gantry", "server", "--data", dir, "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
+		/* the gantry of the same build: BUILD/bench/api → BUILD/gantry */
+		char self[4096], bin[4200];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(bin, sizeof(bin), "%s/../gantry", self);
+		execl(bin, "gantry", "server", "--data", dir, "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 400; i++) {
@@ -237,6 +246,55 @@ static void *submit_loop(void *arg)
 	return NULL;
 }
 
+/* POST or PUT body to path; the HTTP status. */
+static long request(const char *method, const char *path, const char *type, const char *body)
+{
+	struct curl_slist *hs;
+	struct buf out = BUF_INIT;
+	CURL *h = client(&hs, &out);
+	char url[512];
+	snprintf(url, sizeof(url), "http://%s%s", addr, path);
+	if (strcmp(type, "text/yaml")) {
+		curl_slist_free_all(hs);
+		char auth[200];
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hs = curl_slist_append(NULL, auth);
+		hs = curl_slist_append(hs, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	long code = 0;
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(hs);
+	curl_easy_cleanup(h);
+	buf_fini(&out);
+	return code;
+}
+
+/* One job that takes every leaf cell of the embedded cluster (one per CPU). */
+static void block_cluster(void)
+{
+	char yaml[512];
+	snprintf(yaml, sizeof(yaml),
+	         "protocolVersion: 2\nname: blocker\ntype: job\n"
+	         "prerequisites: [{name: img, type: dockerimage, uri: busybox}]\n"
+	         "taskRoles:\n  w:\n    dockerImage: img\n    commands: ['sleep 3600']\n"
+	         "    resourcePerInstance: {cpu: %ld, memoryMB: 64, gpu: 0}\n", sysconf(_SC_NPROCESSORS_ONLN));
+	if (request("POST", "/api/v2/jobs", "text/yaml", yaml) != 201) {
+		fprintf(stderr, "bench/api: the blocker job was refused\n");
+		exit(1);
+	}
+}
+
+static void unblock_cluster(void)
+{
+	request("PUT", "/api/v2/jobs/admin~blocker/executionType", "application/json", "{\"value\":\"STOP\"}");
+	usleep(500000);   /* SIGTERM ends `sleep` at once */
+}
+
 static void submissions(void)
 {
 	double rates[RUNS];
@@ -312,11 +370,13 @@ int main(void)
 	preload(dir);
 	start_server(dir);
 	login();
+	block_cluster();
 	list_latency();
 	submissions();
 	list_latency();
 	info_throughput();
 	rss();
+	unblock_cluster();
 	kill(server_pid, SIGTERM);
 	waitpid(server_pid, NULL, 0);
 	char cmd[128];
