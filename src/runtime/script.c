@@ -280,11 +280,11 @@ static int plugin_git(const struct ctx *c, size_t idx, const struct plugin *p, s
 	         "\texit 1\n"
 	         "fi\n"
 	         "__gantry_try=0\n");
+	/* a failed clone removes what it made, so a retry starts clean */
 	buf_printf(pre, "until git clone %s-- %s \"$__gantry_dir\"; do\n", opts.data ? opts.data : "", qrepo);
 	buf_puts(pre,
 	         "\t__gantry_try=$((__gantry_try + 1))\n"
 	         "\tif [ \"$__gantry_try\" -ge 10 ]; then echo 'gantry: runtime plugin git: clone failed 10 times' >&2; exit 1; fi\n"
-	         "\trm -rf \"$__gantry_dir\"\n"
 	         "\tsleep $((__gantry_try < 8 ? 1 << __gantry_try : 300))\n"
 	         "done\n");
 	buf_puts(pre, p->ignore ? ") || echo 'gantry: runtime plugin git failed; ignored (failurePolicy: ignore)' >&2\n"
