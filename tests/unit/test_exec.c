@@ -398,6 +398,33 @@ static void escaped_child_killed(void **state)
 	assert_true(is_dead(pid));
 }
 
+/* Without cgroups the shim still finds an escaped process: it is the
+ * shim's descendant (the shim is a child subreaper). */
+static void escaped_child_killed_without_cgroups(void **state)
+{
+	struct fixture *f = *state;
+	struct task k;
+	exec_free(f->x);
+	setenv("GANTRY_EXEC_CGROUP", "none", 1);
+	f->x = new_exec(f);
+	unsetenv("GANTRY_EXEC_CGROUP");
+	const struct exec_caps *caps = exec_get_caps(f->x);
+	assert_string_equal(caps->cgroup, "none");
+	assert_false(caps->memory_limit);
+	assert_false(caps->kill_tree);
+	task_init(f, &k,
+	          "setsid bash -c 'echo $$ > escaped.pid; exec sleep 1000' &\n"
+	          "while [ ! -s escaped.pid ]; do sleep 0.01; done\n"
+	          "exit 0\n");
+	k.t.memory_mb = 64;   /* asked for, not enforced: runtime.log says so */
+	launch(f, &k);
+	assert_int_equal(wait_exited(f, k.uid, 10000).exit_code, 0);
+	int pid = read_pid_file(k.cwd, "escaped.pid", 1000);
+	assert_true(pid > 0);
+	assert_true(is_dead(pid));
+	assert_true(wait_for_text(k.dir, "runtime.log", "not enforced here", 100));
+}
+
 static void env_is_exact(void **state)
 {
 	struct fixture *f = *state;
@@ -725,6 +752,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stop_with_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_after_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(escaped_child_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(escaped_child_killed_without_cgroups, setup, teardown),
 		cmocka_unit_test_setup_teardown(env_is_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(script_secret_stays_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(log_rotation, setup, teardown),

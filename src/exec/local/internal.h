@@ -5,7 +5,8 @@
  *     cgroup.c   where task cgroups go (detection), and a task's cgroups:
  *                create with limits, join, signal, empty, OOM count, remove
  *     caps.c     exec_caps_detect: cgroups, bubblewrap, container engines
- *     util.c     files (atomic writes), /proc/<pid>/stat, clocks
+ *     util.c     files (atomic writes), /proc, clocks
+ *     logs.c     the task's log files, rotated by size
  *     shim.c     `gantry shim`: the supervisor of one task attempt
  *     zygote.c   `gantry shim --zygote`: forks shims without an exec
  *     exec.c     exec_new/free/launch/kill
@@ -95,12 +96,30 @@ json_t *exec__read_json(const char *dir, const char *name);
 /* /proc/<pid>/stat: start time (clock ticks since boot), parent, group; -1 when gone. */
 int64_t exec__proc_start_time(pid_t pid);
 int exec__proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start);
+/* Signal every descendant of this process, found by scanning /proc (the
+ * shim is a child subreaper, so the task's orphans are its descendants).
+ * Returns how many, or a negative GERR_*. */
+int exec__signal_descendants(int sig, struct gerr *err);
 /* mkdir -p path (mode 0755 for new dirs). */
 int exec__mkdir_p(const char *path, struct gerr *err);
 /* exit.json <-> struct exec_exit */
 json_t *exec__exit_to_json(const struct exec_exit *ex);
 void exec__exit_from_json(json_t *j, struct exec_exit *ex);
 bool exec__exists(const char *dir, const char *name);
+
+/* ---- the task's log files (logs.c) ------------------------------------------- */
+
+struct exec_logf {                     /* one of user.pai.stdout, .stderr, .all */
+	int fd;                            /* -1 when closed */
+	int64_t size;
+	char path[EXEC_PATH_MAX];
+};
+
+int exec__logf_open(struct exec_logf *lf, const char *dir, const char *name, struct gerr *err);
+/* Append, rotating to "<path>.1" whenever the file reaches max bytes, so no
+ * file ever exceeds max. GERR_IO (message) when a write or rotation fails. */
+int exec__logf_write(struct exec_logf *lf, int64_t max, const char *p, size_t n, struct gerr *err);
+void exec__logf_close(struct exec_logf *lf);
 
 /* ---- the shim and the zygote (shim.c, zygote.c) ----------------------------- */
 

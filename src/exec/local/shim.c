@@ -32,7 +32,6 @@
  * so even a process that leaves the session and the cgroup-less machine's
  * process group is re-parented to it and found.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -56,12 +55,6 @@
 #define DEFAULT_LOG_MAX (64LL << 20)
 #define BASH "/bin/bash"
 
-struct logf {
-	int fd;
-	int64_t size;
-	char path[EXEC_PATH_MAX];
-};
-
 struct shim_run {
 	json_t *desc;                      /* the launch description: script and env live in it */
 	const char *uid, *dir, *cwd, *script, *image;
@@ -72,7 +65,7 @@ struct shim_run {
 
 	int rlog, lockfd, sigfd, devnull;
 	int out_r, err_r;                  /* the task's stdout/stderr pipes, -1 at EOF */
-	struct logf lout, lerr, lall;
+	struct exec_logf lout, lerr, lall;
 	bool log_failed;
 
 	pid_t task;                        /* bash: also the process group */
@@ -125,62 +118,18 @@ static void rlog(struct shim_run *r, const char *fmt, ...)
 
 /* ---- the user logs ------------------------------------------------------------- */
 
-static int logf_open(struct shim_run *r, struct logf *lf, const char *name)
+/* A full disk costs log lines, never the task: reported once, reading goes on. */
+static void log_out(struct shim_run *r, struct exec_logf *lf, const char *p, size_t n)
 {
-	struct stat st;
-	snprintf(lf->path, sizeof(lf->path), "%s/%s", r->dir, name);
-	lf->fd = open(lf->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (lf->fd < 0) {
-		rlog(r, "cannot open %s: %s", lf->path, strerror(errno));
-		return -1;
-	}
-	lf->size = fstat(lf->fd, &st) == 0 ? st.st_size : 0;
-	return 0;
-}
-
-static void logf_rotate(struct shim_run *r, struct logf *lf)
-{
-	char old[EXEC_PATH_MAX + 2];
-	snprintf(old, sizeof(old), "%s.1", lf->path);
-	if (rename(lf->path, old) < 0)
-		rlog(r, "cannot rotate %s: %s", lf->path, strerror(errno));
-	close(lf->fd);
-	lf->fd = open(lf->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-	if (lf->fd < 0)
-		rlog(r, "cannot reopen %s: %s", lf->path, strerror(errno));
-	lf->size = 0;
-}
-
-/* Append, splitting at log_max so no file ever exceeds it. A full disk
- * costs log lines, never the task: it is reported once and reading goes on. */
-static void logf_write(struct shim_run *r, struct logf *lf, const char *p, size_t n)
-{
-	while (n > 0 && lf->fd >= 0) {
-		if (lf->size >= r->log_max)
-			logf_rotate(r, lf);
-		if (lf->fd < 0)
-			return;
-		size_t k = n;
-		if ((int64_t)k > r->log_max - lf->size)
-			k = (size_t)(r->log_max - lf->size);
-		ssize_t w = write(lf->fd, p, k);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (!r->log_failed)
-				rlog(r, "cannot write %s: %s (task output is being lost)", lf->path,
-				     w < 0 ? strerror(errno) : "short write");
-			r->log_failed = true;
-			return;
-		}
-		lf->size += w;
-		p += w;
-		n -= (size_t)w;
+	struct gerr e;
+	if (exec__logf_write(lf, r->log_max, p, n, &e) < 0 && !r->log_failed) {
+		rlog(r, "%s (task output is being lost)", e.msg);
+		r->log_failed = true;
 	}
 }
 
 /* Copy what one pipe has; at EOF (or error) the pipe is closed and -1. */
-static void pump(struct shim_run *r, int *fd, struct logf *lf)
+static void pump(struct shim_run *r, int *fd, struct exec_logf *lf)
 {
 	char buf[65536];
 	ssize_t n = read(*fd, buf, sizeof(buf));
@@ -191,94 +140,11 @@ static void pump(struct shim_run *r, int *fd, struct logf *lf)
 		*fd = -1;
 		return;
 	}
-	logf_write(r, lf, buf, (size_t)n);
-	logf_write(r, &r->lall, buf, (size_t)n);
+	log_out(r, lf, buf, (size_t)n);
+	log_out(r, &r->lall, buf, (size_t)n);
 }
 
 /* ---- the task's tree ------------------------------------------------------------ */
-
-struct proc_pair {
-	pid_t pid, ppid;
-};
-
-static int by_pid(const void *a, const void *b)
-{
-	pid_t x = ((const struct proc_pair *)a)->pid, y = ((const struct proc_pair *)b)->pid;
-	return (x > y) - (x < y);
-}
-
-/* Signal every descendant of the shim (found by scanning /proc: orphans of
- * the task are re-parented to us, the subreaper). Returns how many. */
-static int signal_descendants(struct shim_run *r, int sig)
-{
-	size_t n = 0, cap = 1024;
-	int found = 0;
-	struct proc_pair *ps = malloc(cap * sizeof(*ps));
-	DIR *d = opendir("/proc");
-	if (!ps || !d) {
-		rlog(r, "cannot list /proc: %s", strerror(errno));
-		free(ps);
-		if (d)
-			closedir(d);
-		return 0;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		pid_t pp;
-		if (*end || pid <= 0 || exec__proc_stat((pid_t)pid, &pp, NULL, NULL) < 0)
-			continue;
-		if (n == cap) {
-			struct proc_pair *np = realloc(ps, 2 * cap * sizeof(*ps));
-			if (!np)
-				break;
-			ps = np;
-			cap *= 2;
-		}
-		ps[n++] = (struct proc_pair){ (pid_t)pid, pp };
-	}
-	closedir(d);
-	qsort(ps, n, sizeof(*ps), by_pid);
-	/* a process is ours when its parent is us or ours: walk up each chain
-	 * once, then give every process on it the verdict (1 ours, 2 not) */
-	unsigned char *mark = calloc(n ? n : 1, 1);
-	size_t *chain = malloc((n ? n : 1) * sizeof(*chain));
-	pid_t self = getpid();
-	if (!mark || !chain) {
-		rlog(r, "out of memory listing the task's processes");
-		n = 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t depth = 0, k = i;
-		unsigned char verdict = 2;
-		while (!mark[k]) {
-			chain[depth++] = k;
-			if (ps[k].pid == self)
-				break;
-			if (ps[k].ppid == self) {
-				verdict = 1;
-				break;
-			}
-			struct proc_pair key = { ps[k].ppid, 0 };
-			struct proc_pair *p = bsearch(&key, ps, n, sizeof(*ps), by_pid);
-			if (!p || depth == n)
-				break;
-			k = (size_t)(p - ps);
-		}
-		if (mark[k])   /* stopped at a process already judged */
-			verdict = mark[k];
-		for (size_t c = 0; c < depth; c++)
-			mark[chain[c]] = verdict;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (mark[i] == 1 && kill(ps[i].pid, sig) == 0)
-			found++;
-	free(mark);
-	free(chain);
-	free(ps);
-	return found;
-}
 
 /* Reap every exited child (bash, and orphans re-parented to us). */
 static void reap(struct shim_run *r)
@@ -300,8 +166,14 @@ static int signal_tree(struct shim_run *r, int sig)
 		n++;
 	n += exec__cg_signal(&r->cg, sig);
 	/* the tree cgroup holds every descendant; without one, walk /proc */
-	if (!r->cg.tree[0])
-		n += signal_descendants(r, sig);
+	if (!r->cg.tree[0]) {
+		struct gerr e;
+		int k = exec__signal_descendants(sig, &e);
+		if (k < 0)
+			rlog(r, "%s", e.msg);
+		else
+			n += k;
+	}
 	return n;
 }
 
@@ -770,7 +642,7 @@ static void finish(struct shim_run *r)
 int exec__shim_run(void)
 {
 	struct shim_run r = { .rlog = -1, .lockfd = -1, .sigfd = -1, .devnull = -1, .out_r = -1, .err_r = -1 };
-	struct logf *logs[3] = { &r.lout, &r.lerr, &r.lall };
+	struct exec_logf *logs[3] = { &r.lout, &r.lerr, &r.lall };
 	int rc = 1;
 	sigset_t mask;
 
@@ -814,9 +686,11 @@ int exec__shim_run(void)
 		rc = fail_start(&r, "%s: %s", r.devnull < 0 ? "/dev/null" : "signalfd", strerror(errno));
 		goto out;
 	}
-	if (logf_open(&r, &r.lout, "user.pai.stdout") < 0 || logf_open(&r, &r.lerr, "user.pai.stderr") < 0 ||
-	    logf_open(&r, &r.lall, "user.pai.all") < 0) {
-		rc = fail_start(&r, "cannot open the task's log files in %s", r.dir);
+	struct gerr e;
+	if (exec__logf_open(&r.lout, r.dir, "user.pai.stdout", &e) < 0 ||
+	    exec__logf_open(&r.lerr, r.dir, "user.pai.stderr", &e) < 0 ||
+	    exec__logf_open(&r.lall, r.dir, "user.pai.all", &e) < 0) {
+		rc = fail_start(&r, "%s", e.msg);
 		goto out;
 	}
 	if (start_task(&r) <= 0) {
@@ -828,8 +702,7 @@ int exec__shim_run(void)
 	rc = 0;
 out:
 	for (int i = 0; i < 3; i++)
-		if (logs[i]->fd >= 0)
-			close(logs[i]->fd);
+		exec__logf_close(logs[i]);
 	if (r.out_r >= 0)
 		close(r.out_r);
 	if (r.err_r >= 0)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* util.c — files, /proc/<pid>/stat and clocks for the local executor. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +256,89 @@ int exec__mkdir_p(const char *path, struct gerr *err)
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 		return gerr_set(err, GERR_IO, "%s: not a directory", path);
 	return 0;
+}
+
+struct proc_pair {
+	pid_t pid, ppid;
+};
+
+static int by_pid(const void *a, const void *b)
+{
+	pid_t x = ((const struct proc_pair *)a)->pid, y = ((const struct proc_pair *)b)->pid;
+	return (x > y) - (x < y);
+}
+
+int exec__signal_descendants(int sig, struct gerr *err)
+{
+	size_t n = 0, cap = 1024;
+	int found = 0;
+	struct proc_pair *ps = malloc(cap * sizeof(*ps));
+	DIR *d = opendir("/proc");
+	if (!ps || !d) {
+		int e = errno;
+		free(ps);
+		if (d)
+			closedir(d);
+		return gerr_set(err, GERR_IO, "cannot list /proc: %s", strerror(e));
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		pid_t pp;
+		if (*end || pid <= 0 || exec__proc_stat((pid_t)pid, &pp, NULL, NULL) < 0)
+			continue;
+		if (n == cap) {
+			struct proc_pair *np = realloc(ps, 2 * cap * sizeof(*ps));
+			if (!np)
+				break;
+			ps = np;
+			cap *= 2;
+		}
+		ps[n++] = (struct proc_pair){ (pid_t)pid, pp };
+	}
+	closedir(d);
+	qsort(ps, n, sizeof(*ps), by_pid);
+	/* a process is ours when its parent is us or ours: walk up each chain
+	 * once, then give every process on it the verdict (1 ours, 2 not) */
+	unsigned char *mark = calloc(n ? n : 1, 1);
+	size_t *chain = malloc((n ? n : 1) * sizeof(*chain));
+	pid_t self = getpid();
+	if (!mark || !chain) {
+		free(mark);
+		free(chain);
+		free(ps);
+		return gerr_set(err, GERR_NOMEM, "out of memory listing the task's processes");
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t depth = 0, k = i;
+		unsigned char verdict = 2;
+		while (!mark[k]) {
+			chain[depth++] = k;
+			if (ps[k].pid == self)
+				break;
+			if (ps[k].ppid == self) {
+				verdict = 1;
+				break;
+			}
+			struct proc_pair key = { ps[k].ppid, 0 };
+			struct proc_pair *p = bsearch(&key, ps, n, sizeof(*ps), by_pid);
+			if (!p || depth == n)
+				break;
+			k = (size_t)(p - ps);
+		}
+		if (mark[k])   /* stopped at a process already judged */
+			verdict = mark[k];
+		for (size_t c = 0; c < depth; c++)
+			mark[chain[c]] = verdict;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mark[i] == 1 && kill(ps[i].pid, sig) == 0)
+			found++;
+	free(mark);
+	free(chain);
+	free(ps);
+	return found;
 }
 
 json_t *exec__exit_to_json(const struct exec_exit *ex)
