@@ -109,7 +109,6 @@ struct exec *exec_new(const char *gantry_path, const struct exec_callbacks *cb, 
 		goto error;
 	}
 	x->thread_started = true;
-	log_info("exec: local executor: %s", x->caps.detail);
 	return x;
 error:
 	exec_free(x);
