@@ -302,6 +302,34 @@ static struct sched__cell *physical_to_virtual(struct sched__cell *c, struct sch
 
 enum { LAZY_NO, LAZY_YES, LAZY_NIL };
 
+/*
+ * Can virtual leaf v take physical leaf p? HiveD assumes so, but bind infos
+ * recovered after a restart or a reconfiguration can disagree with each
+ * other: the path may meet a cell another VC holds (HiveD would count it as
+ * this group's), or the physical cell v's VC cell needs may already be
+ * split among other VCs' cells (HiveD would take it from the free lists
+ * twice). Then the group runs as opportunistic.
+ */
+static bool preassigned_available(const struct sched__cell *v, const struct sched__cell *p)
+{
+	const struct sched__cell *pre = v->preassigned;
+	const struct sched__cell *pa = p;
+	while (pa && pa->level < pre->level)
+		pa = pa->parent;
+	if (!pa || pa->level != pre->level)
+		return false;
+	if (pre->peer == pa)
+		return true;
+	/* bound elsewhere (its groups will be downgraded, as in HiveD) or not
+	 * bound: pa must be free to take */
+	if (sched__split(pa))
+		return false;
+	for (const struct sched__cell *c = pa; c; c = c->parent)
+		if (sched__in_free_list(c))
+			return true;
+	return false;
+}
+
 /* findAllocatedLeafCell: the physical leaf, its virtual leaf, and whether
  * the group must be lazy-preempted (LAZY_NIL: an opportunistic group). */
 static struct sched__cell *find_allocated_leaf(struct sched *s, const struct sched_request *req,
@@ -345,7 +373,7 @@ static struct sched__cell *find_allocated_leaf(struct sched *s, const struct sch
 		}
 	}
 	struct sched__cell *v = vccl ? physical_to_virtual(p, vccl, top, level, req->priority) : NULL;
-	if (!v) {
+	if (!v || v->vc != vc->index || !preassigned_available(v, p)) {
 		*lazy = LAZY_YES;
 		return p;
 	}
@@ -412,6 +440,14 @@ int sched__group_create_allocated(struct sched *s, const struct sched_request *r
 					pp->preassigned != NULL, should_lazy, &v, &lazy);
 				if (!p)
 					continue;   /* gone from the config: ignored, the pod keeps running */
+				if (sched__undoom_above(s, p)) {
+					/* it runs inside a cell doomed to bad hardware (a restart
+					 * reports bad nodes before the pods): that cell is in use,
+					 * not free; HiveD would bind it twice */
+					p = find_allocated_leaf(s, req, g, b->chain, pp->node, pp->leaves[li],
+					                        pp->preassigned ? pp->preassigned[li] : NULL,
+					                        pp->preassigned != NULL, should_lazy, &v, &lazy);
+				}
 				if (p->state == SCHED_CELL_RESERVED && p->reserving) {
 					/* bound in HiveD's filter phase over a lower preemptor's
 					 * reservation: the newer, higher-priority job wins (HiveD

@@ -174,21 +174,38 @@ void sched__release_bad(struct sched *s, struct sched__cell *c)
 			sched__release_bad(s, c->children[i]);
 }
 
+/* Give a doomed cell back: unbound, off its VC's doomed list, free again. */
+static void undoom(struct sched *s, struct sched__cell *c)
+{
+	struct sched__cell *pre = c->peer;
+	struct sched__vchain *vch = &s->vcs[pre->vc].chains[c->chain];
+	sched__unbind_one(c);
+	sched__clist_remove(&vch->doomed[c->level], c, SCHED__LIST_DOOMED);
+	s->chains[c->chain].all_vc_doomed[c->level]--;
+	sched__release_preassigned(s, c, pre->vc, true);
+}
+
 bool sched__undoom_for(struct sched *s, struct sched__cell *v, const struct sched__cell *p)
 {
 	if (sched__binding_agrees(v, p))
 		return true;
 	struct sched__cell *pre = v->preassigned;
 	struct sched__cell *pc = pre->peer;
+	/* a physical cell is on one doomed list at most: its VC's */
 	if (!pc || pre->priority >= SCHED_PRIORITY_MIN || pre->vc >= s->nvcs || pc->doomed_idx < 0)
 		return false;
-	struct sched__vchain *vch = &s->vcs[pre->vc].chains[pc->chain];
-	if (!vch->present)
-		return false;
-	/* a physical cell is on one doomed list at most: its VC's */
-	sched__unbind_one(pc);
-	sched__clist_remove(&vch->doomed[pc->level], pc, SCHED__LIST_DOOMED);
-	s->chains[pc->chain].all_vc_doomed[pc->level]--;
-	sched__release_preassigned(s, pc, pre->vc, true);
+	undoom(s, pc);
 	return sched__binding_agrees(v, p);
+}
+
+bool sched__undoom_above(struct sched *s, struct sched__cell *p)
+{
+	for (struct sched__cell *c = p; c; c = c->parent)
+		if (c->doomed_idx >= 0) {
+			if (!c->peer || c->peer->vc >= s->nvcs)
+				return false;
+			undoom(s, c);
+			return true;
+		}
+	return false;
 }

@@ -374,6 +374,10 @@ void sched__release_bad(struct sched *s, struct sched__cell *c);
  * was doomed meanwhile (bound to bad free hardware): give the doomed cell
  * back. True when binding v to p now agrees with the bindings in place. */
 bool sched__undoom_for(struct sched *s, struct sched__cell *v, const struct sched__cell *p);
+/* A job is found running in physical cell p (a commit, a recovery): if p
+ * or an ancestor is doomed, it is in use, not free: give it back. True when
+ * something was undoomed. */
+bool sched__undoom_above(struct sched *s, struct sched__cell *p);
 
 /* ---- topology.c ---------------------------------------------------------- */
 

@@ -198,6 +198,14 @@ static bool broken(struct sched *s, const char *what, const struct sched__cell *
 	return false;
 }
 
+static bool broken_at(struct sched *s, const char *what, const char *kind, const char *name, int level)
+{
+	if (!s->broken)
+		snprintf(s->broken_why, sizeof(s->broken_why), "%s (%s %s, level %d)", what, kind, name, level);
+	s->broken = true;
+	return false;
+}
+
 static bool check_list(struct sched *s, const struct sched__clist *l, int which)
 {
 	for (uint32_t i = 0; i < l->n; i++) {
@@ -278,9 +286,9 @@ static bool check_buddy(struct sched *s, const struct sched__chain *ch)
 				bad += bad_below(ch->free[L].v[k], l);
 		}
 		if (left != ch->total_left[l])
-			return broken(s, "a chain's count of free cells disagrees with its free lists", NULL);
+			return broken_at(s, "a chain's count of free cells disagrees with its free lists", "chain", ch->name, l);
 		if (bad != (int64_t)ch->bad_free[l].n)
-			return broken(s, "a chain's bad free list disagrees with its free lists", NULL);
+			return broken_at(s, "a chain's bad free list disagrees with its free lists", "chain", ch->name, l);
 		for (uint32_t k = 0; k < ch->free[l].n; k++) {
 			const struct sched__cell *c = ch->free[l].v[k];
 			if (c->peer || sched__split(c) || (c->parent && !sched__split(c->parent)))
@@ -310,7 +318,7 @@ static bool check_vc(struct sched *s, const struct sched__vc *vc, uint32_t c)
 				unbound += !pin->virt->peer;
 		}
 		if (vch->free[l] < 0 || unbound != vch->free[l])
-			return broken(s, "a VC's free cell count disagrees with its unbound cells", NULL);
+			return broken_at(s, "a VC's free cell count disagrees with its unbound cells", "VC", vc->name, l);
 		for (uint32_t k = 0; k < vch->pre[l].n; k++)
 			if (!check_virtual(s, vch->pre[l].v[k]))
 				return false;
