@@ -177,7 +177,17 @@ int main(int argc, char **argv)
 		return 1;
 	struct exec_caps caps;
 	exec_caps_detect(&caps);
-	printf("bench/exec: %s\n  %s\n", bin, caps.detail);
+	char load[64] = "?";
+	FILE *lf = fopen("/proc/loadavg", "r");
+	if (lf) {
+		if (!fgets(load, sizeof(load), lf))
+			snprintf(load, sizeof(load), "?");
+		load[strcspn(load, "\n")] = '\0';
+		fclose(lf);
+	}
+	/* the figures are latencies: on a busy machine they measure the load */
+	printf("bench/exec: %s\n  %s\n  load average: %s (%ld CPUs)\n", bin, caps.detail, load,
+	       sysconf(_SC_NPROCESSORS_ONLN));
 	int rc = run(bin, "zygote", n, 0, 0, base);
 	rc |= run(bin, "zygote+limits", n, caps.memory_limit ? 256 : 0, caps.cpu_limit ? 1.0 : 0, base);
 	setenv("GANTRY_EXEC_ZYGOTE", "0", 1);

@@ -7,9 +7,9 @@
  * ------
  * exec_launch does the least it can on the caller's thread: make DIR, check
  * that no shim holds DIR/lock, pack the launch description, get a shim
- * process (from the zygote: one SEQPACKET round trip and a fork; else
- * posix_spawn of `gantry shim`), write the description to the shim's socket
- * and hand the shim to the watcher thread. It never waits for bash: the
+ * process (the zygote's spare, ready and waiting: one SEQPACKET round trip;
+ * else posix_spawn of `gantry shim`), write the description to the shim's
+ * socket and hand the shim to the watcher thread. It never waits for bash: the
  * shim's "started" line arrives on that socket and the watcher reports it.
  *
  * Threads: exec_launch, exec_kill and exec_adopt may be called from any one
@@ -296,18 +296,18 @@ int exec_launch(struct exec *x, const struct exec_task *t, struct gerr *err)
 	if (!desc)
 		return gerr_set(err, GERR_NOMEM, "cannot encode the launch description");
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		rc = gerr_set(err, GERR_IO, "socketpair: %s", strerror(errno));
-		goto error;
-	}
 	struct gerr ze;
-	if (exec__zygote_spawn(x, sv[1], &pid, &pidfd, &ze) < 0) {
+	if (exec__zygote_spawn(x, &pid, &pidfd, &sv[0], &ze) < 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+			rc = gerr_set(err, GERR_IO, "socketpair: %s", strerror(errno));
+			goto error;
+		}
 		if ((rc = spawn_direct(x, sv[1], &pid, &pidfd, err)) < 0)
 			goto error;
+		close(sv[1]);
+		sv[1] = -1;
 		child = true;
 	}
-	close(sv[1]);
-	sv[1] = -1;
 	/* a big script fills the socket; the shim is reading it, but never wait forever */
 	struct timeval tv = { 5, 0 };
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

@@ -126,7 +126,11 @@ void exec__logf_close(struct exec_logf *lf);
 /* Run a shim whose launch description arrives on fd 0; fd 1 gets the
  * "started" line. Returns the process exit status. */
 int exec__shim_run(void);
-/* `gantry shim --zygote`: fork a shim for each request on fd 0. */
+/* Touch what the shim will write (stack, heap, library data) so a spare
+ * forked by the zygote takes its copy-on-write faults before its launch. */
+void exec__shim_prewarm(void);
+/* `gantry shim --zygote`: keep a spare shim ready and hand it out for each
+ * request on fd 0. */
 int exec__zygote_main(void);
 
 /* ---- the executor (exec.c, watch.c, adopt.c) ---------------------------------- */
@@ -194,10 +198,11 @@ void exec__wake(struct exec *x);
  * lost=true (under the lock) and fill ex. exit_status is the shim's, or -1. */
 void exec__lost(struct exec *x, const char *uid, const char *dir, int exit_status, struct exec_exit *ex);
 
-/* Spawn a shim: through the zygote when it runs (no exec: fast), else
- * posix_spawn of `gantry shim`. shim_fd becomes the shim's fd 0 and 1. */
+/* The zygote (zygote.c). exec__zygote_spawn hands out its spare shim: its
+ * pid, a pidfd and the server's end of the shim's socket (its fds 0 and 1).
+ * On failure exec_launch spawns `gantry shim` instead. */
 int exec__zygote_start(struct exec *x, struct gerr *err);
 void exec__zygote_stop(struct exec *x);
-int exec__zygote_spawn(struct exec *x, int shim_fd, pid_t *pid, int *pidfd, struct gerr *err);
+int exec__zygote_spawn(struct exec *x, pid_t *pid, int *pidfd, int *sock, struct gerr *err);
 
 #endif

@@ -8,17 +8,24 @@
  * page faults alone cost ~4 ms per exec of it, more than the whole launch
  * budget. So exec_new starts one zygote (an exec of `gantry shim --zygote`,
  * once), in its own session, holding one end of a SOCK_SEQPACKET pair as
- * fd 0. For each launch the server sends it one byte with the shim's socket
- * (SCM_RIGHTS); the zygote forks, the child puts that socket on fds 0 and 1
- * and becomes the shim (exec__shim_run), and the zygote answers with the
- * child's pid and a pidfd for it (taken before the child can be reaped, so
- * it cannot name a recycled pid). The launch description itself goes from
- * the server straight to the shim through its socket.
+ * fd 0.
+ *
+ * The zygote keeps one *spare* shim ready: forked in advance with one end
+ * of a fresh socket pair as its fds 0 and 1, warmed up (its stack, heap and
+ * the library data it will write are touched, so the copy-on-write faults
+ * are behind it) and blocked reading its launch description. A launch is
+ * then one round trip: the server sends one byte, the zygote answers with
+ * the spare's pid, a pidfd for it (taken while it is the zygote's unreaped
+ * child, so it cannot name a recycled pid) and the other end of its socket
+ * (SCM_RIGHTS), and forks the next spare a moment later, once the launched
+ * shim has had the CPU. The launch description goes from the server
+ * straight to the shim through that socket.
  *
  * The zygote is single-threaded, so forking it is safe; it reaps the shims
- * (the server never has to), and exits when the server's end closes (EOF),
- * leaving running shims alone. If it dies or misbehaves, exec_launch falls
- * back to posix_spawn of `gantry shim`, and the next launch starts a new one.
+ * (the server never has to), and exits when the server's end closes (EOF);
+ * the spare then reads EOF and exits quietly, and running shims go on. If
+ * the zygote dies or misbehaves, exec_launch falls back to posix_spawn of
+ * `gantry shim`, and a later launch starts a new zygote.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,24 +57,24 @@ struct zy_reply {
 	int32_t err;                       /* errno of a failed fork, else 0 */
 };
 
-/* Send n bytes and, when fd >= 0, the fd. */
-static int send_fd(int sock, const void *p, size_t n, int fd)
+/* Send n bytes and nfds (0..2) fds. */
+static int send_fds(int sock, const void *p, size_t n, const int *fds, int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { (void *)p, n };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
+	if (nfds > 0) {
 		memset(&u, 0, sizeof(u));
 		m.msg_control = u.buf;
-		m.msg_controllen = sizeof(u.buf);
+		m.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
 		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
 	}
 	ssize_t w;
 	while ((w = sendmsg(sock, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
@@ -75,24 +82,36 @@ static int send_fd(int sock, const void *p, size_t n, int fd)
 	return w == (ssize_t)n ? 0 : -1;
 }
 
-/* Receive up to n bytes and at most one fd (*fd = -1 when none). */
-static ssize_t recv_fd(int sock, void *p, size_t n, int *fd)
+/* Receive up to n bytes and up to 2 fds (unused ones are -1); returns the
+ * byte count, and how many fds came in *nfds. */
+static ssize_t recv_fds(int sock, void *p, size_t n, int fds[2], int *nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { p, n };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
 	ssize_t r;
-	*fd = -1;
+	fds[0] = fds[1] = -1;
+	*nfds = 0;
 	while ((r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
 	if (r < 0)
 		return -1;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfds < 2)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd);
+		}
+	}
 	return r;
 }
 
@@ -165,7 +184,7 @@ static void zygote_drop(struct zygote *z, const char *why)
 	z->ctl = -1;
 }
 
-int exec__zygote_spawn(struct exec *x, int shim_fd, pid_t *pid, int *pidfd, struct gerr *err)
+int exec__zygote_spawn(struct exec *x, pid_t *pid, int *pidfd, int *sock, struct gerr *err)
 {
 	struct zygote *z = &x->zy;
 	struct zy_reply rep;
@@ -185,31 +204,32 @@ int exec__zygote_spawn(struct exec *x, int shim_fd, pid_t *pid, int *pidfd, stru
 		goto out;
 	}
 	char req = 'S';
-	if (send_fd(z->ctl, &req, 1, shim_fd) < 0) {
+	if (send_fds(z->ctl, &req, 1, NULL, 0) < 0) {
 		rc = gerr_set(err, GERR_IO, "sending to the shim zygote: %s", strerror(errno));
 		zygote_drop(z, "cannot be reached");
 		goto out;
 	}
 	struct pollfd p = { .fd = z->ctl, .events = POLLIN };
-	int fd = -1;
+	int fds[2], nfds = 0;
 	ssize_t n = -1;
 	if (poll(&p, 1, 5000) == 1)
-		n = recv_fd(z->ctl, &rep, sizeof(rep), &fd);
-	if (n != (ssize_t)sizeof(rep) || (rep.err == 0 && fd < 0)) {
-		if (fd >= 0)
-			close(fd);
+		n = recv_fds(z->ctl, &rep, sizeof(rep), fds, &nfds);
+	if (n != (ssize_t)sizeof(rep) || (rep.err == 0 && nfds != 2)) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
 		rc = gerr_set(err, GERR_IO, "the shim zygote did not answer");
 		zygote_drop(z, "did not answer");
 		goto out;
 	}
 	if (rep.err != 0) {
-		if (fd >= 0)
-			close(fd);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
 		rc = gerr_set(err, GERR_IO, "the shim zygote cannot fork: %s", strerror(rep.err));
 		goto out;
 	}
 	*pid = rep.pid;
-	*pidfd = fd;
+	*pidfd = fds[0];
+	*sock = fds[1];
 	rc = 0;
 out:
 	pthread_mutex_unlock(&z->mu);
@@ -241,8 +261,63 @@ void exec__zygote_stop(struct exec *x)
 
 /* ---- the zygote ------------------------------------------------------------------ */
 
+struct spare {
+	pid_t pid;                         /* 0 when there is none */
+	int pidfd, sock;                   /* the server's end of its socket */
+};
+
+static void spare_drop(struct spare *sp)
+{
+	if (sp->pidfd >= 0)
+		close(sp->pidfd);
+	if (sp->sock >= 0)
+		close(sp->sock);
+	*sp = (struct spare){ 0, -1, -1 };
+}
+
+/* Fork the next spare. Returns 1 in the spare itself (the caller becomes
+ * the shim), 0 in the zygote, -1 when it could not be made. */
+static int spare_make(struct spare *sp, int sigfd)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		fprintf(stderr, "gantry shim --zygote: socketpair: %s\n", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sigfd);
+		close(sv[0]);
+		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0) {   /* fd 0 was the server's control socket */
+			fprintf(stderr, "gantry shim: dup2: %s\n", strerror(errno));
+			_exit(1);
+		}
+		close(sv[1]);
+		exec__shim_prewarm();
+		return 1;
+	}
+	close(sv[1]);
+	int pidfd = pid > 0 ? pidfd_open(pid, 0) : -1;
+	if (pid < 0 || pidfd < 0) {
+		fprintf(stderr, "gantry shim --zygote: %s: %s\n", pid < 0 ? "fork" : "pidfd_open", strerror(errno));
+		if (pid > 0)
+			kill(pid, SIGKILL);   /* reaped with the others */
+		close(sv[0]);
+		return -1;
+	}
+	*sp = (struct spare){ pid, pidfd, sv[0] };
+	return 0;
+}
+
+static int64_t mono_ms(void)
+{
+	return exec__mono_ms();
+}
+
 int exec__zygote_main(void)
 {
+	struct spare sp = { 0, -1, -1 };
+	int64_t spare_at = 0;              /* when to fork the next spare (monotonic ms) */
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -258,62 +333,69 @@ int exec__zygote_main(void)
 		return 1;
 	}
 	for (;;) {
+		int timeout = -1;
+		if (sp.pid == 0) {
+			int64_t left = spare_at - mono_ms();
+			timeout = left < 0 ? 0 : (int)left;
+		}
 		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		int n = poll(p, 2, timeout);
+		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "gantry shim --zygote: poll: %s\n", strerror(errno));
 			return 1;
 		}
-		if (p[1].revents) {
+		if (n == 0 && sp.pid == 0) {
+			int rc = spare_make(&sp, sigfd);
+			if (rc == 1)
+				return exec__shim_run();
+			if (rc < 0)
+				spare_at = mono_ms() + 1000;
+			continue;
+		}
+		if (n > 0 && p[1].revents) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					spare_drop(&sp);
 					close(sigfd);
 					return 0;
 				}
 			}
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			pid_t pid;
+			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+				if (pid == sp.pid) {   /* the spare died unused: make another, calmly */
+					spare_drop(&sp);
+					spare_at = mono_ms() + 100;
+				}
 		}
-		if (!p[0].revents)
+		if (n <= 0 || !p[0].revents)
 			continue;
 		char req;
-		int fd;
-		ssize_t n = recv_fd(0, &req, 1, &fd);
-		if (n == 0 || (n < 0 && errno != EAGAIN)) {   /* the server is gone */
+		int fds[2], nfds;
+		ssize_t r = recv_fds(0, &req, 1, fds, &nfds);
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (r == 0 || (r < 0 && errno != EAGAIN)) {   /* the server is gone */
+			spare_drop(&sp);
 			close(sigfd);
 			return 0;
 		}
-		if (n < 0)
+		if (r < 0)
 			continue;
 		struct zy_reply rep = { 0, 0 };
-		if (fd < 0) {
-			rep.err = EINVAL;
-			send_fd(0, &rep, sizeof(rep), -1);
-			continue;
+		if (sp.pid == 0) {   /* launches faster than spares: fork one now */
+			int rc = spare_make(&sp, sigfd);
+			if (rc == 1)
+				return exec__shim_run();
+			if (rc < 0)
+				rep.err = errno ? errno : EAGAIN;
 		}
-		pid_t pid = fork();
-		if (pid == 0) {
-			close(sigfd);
-			if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) {
-				fprintf(stderr, "gantry shim: dup2: %s\n", strerror(errno));
-				_exit(1);
-			}
-			close(fd);
-			return exec__shim_run();
-		}
-		int pidfd = -1;
-		if (pid < 0)
-			rep.err = errno;
-		else if ((pidfd = pidfd_open(pid, 0)) < 0)
-			rep.err = errno;   /* the child runs on, unwatched: it still records its exit */
-		else
-			rep.pid = pid;
-		close(fd);
-		if (send_fd(0, &rep, sizeof(rep), pidfd) < 0)
+		int give[2] = { sp.pidfd, sp.sock };
+		rep.pid = sp.pid;
+		if (send_fds(0, &rep, sizeof(rep), give, rep.err ? 0 : 2) < 0)
 			fprintf(stderr, "gantry shim --zygote: cannot answer the server: %s\n", strerror(errno));
-		if (pidfd >= 0)
-			close(pidfd);
+		/* handed over (or, unanswered, dropped: the spare reads EOF and exits) */
+		spare_drop(&sp);
+		spare_at = mono_ms() + 2;   /* let the launched shim have the CPU first */
 	}
 }
