@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +17,6 @@
 #include <unistd.h>
 
 #include "exec/local/internal.h"
-
-extern char **environ;
 
 /* The executable name in $PATH, into out; false when absent. */
 static bool in_path(const char *name, char *out, size_t cap)
@@ -39,17 +36,12 @@ static bool in_path(const char *name, char *out, size_t cap)
 /* Run argv with no output; true when it exits 0 within timeout_ms. */
 static bool runs_ok(char *const argv[], int timeout_ms)
 {
-	posix_spawn_file_actions_t fa;
+	int fds[3] = { -1, -1, -1 };
+	sigset_t none;
 	pid_t pid;
-	bool ok = false;
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return false;
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
+	int st = 0;
+	sigemptyset(&none);
+	if (exec__spawn(argv[0], argv, fds, false, &none, &pid, NULL) < 0)
 		return false;
 	int pfd = pidfd_open(pid, 0);
 	if (pfd >= 0) {
@@ -58,11 +50,9 @@ static bool runs_ok(char *const argv[], int timeout_ms)
 			kill(pid, SIGKILL);
 		close(pfd);
 	}
-	int st;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	return ok;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 static const char *detect_engine(char *why, size_t cap)

@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +39,6 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-
-extern char **environ;
 
 struct exec *exec_new(const char *gantry_path, const struct exec_callbacks *cb, struct gerr *err)
 {
@@ -175,33 +172,20 @@ void exec__wake(struct exec *x)
 /* posix_spawn `gantry shim` in its own session, fd as its 0 and 1. */
 static int spawn_direct(struct exec *x, int fd, pid_t *pid, int *pidfd, struct gerr *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;   /* "none" gets the shim's own signals below */
 	char a1[] = "shim";
 	char *argv[] = { x->gantry_path, a1, NULL };
-	sigemptyset(&none);
-	sigfillset(&all);
+	int fds[3] = { fd, fd, -2 };
+	sigset_t mask;
 	/* blocked from the start: an exec_kill before the shim's signalfd
 	 * exists must not kill it outright */
-	sigaddset(&none, SIGTERM);
-	sigaddset(&none, SIGINT);
-	sigaddset(&none, SIGHUP);
-	sigaddset(&none, SIGCHLD);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	posix_spawn_file_actions_adddup2(&fa, fd, 1);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);   /* nothing of the server's leaks in */
-	posix_spawn_file_actions_addchdir_np(&fa, "/");
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	int rc = posix_spawn(pid, x->gantry_path, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0)
-		return gerr_set(err, GERR_IO, "cannot spawn %s shim: %s", x->gantry_path, strerror(rc));
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	int rc = exec__spawn(x->gantry_path, argv, fds, true, &mask, pid, err);
+	if (rc < 0)
+		return rc;
 	*pidfd = pidfd_open(*pid, 0);   /* our child: not reaped yet, so not recycled */
 	if (*pidfd < 0) {
 		int e = errno;
@@ -310,7 +294,8 @@ int exec_launch(struct exec *x, const struct exec_task *t, struct gerr *err)
 	}
 	/* a big script fills the socket; the shim is reading it, but never wait forever */
 	struct timeval tv = { 5, 0 };
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		log_warn("exec: SO_SNDTIMEO: %s", strerror(errno));
 	if (send_all(sv[0], desc, strlen(desc)) < 0 || shutdown(sv[0], SHUT_WR) < 0) {
 		rc = gerr_set(err, GERR_IO, "sending the launch description to the shim (pid %d): %s", (int)pid,
 		              strerror(errno));

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +101,11 @@ int exec__proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start);
  * shim is a child subreaper, so the task's orphans are its descendants).
  * Returns how many, or a negative GERR_*. */
 int exec__signal_descendants(int sig, struct gerr *err);
+/* posix_spawn path with fds[i] as its fd i (-1: /dev/null, -2: ours), no
+ * other fd, "/" as its cwd, default signal dispositions and *mask blocked;
+ * in a new session when new_session. */
+int exec__spawn(const char *path, char *const argv[], const int fds[3], bool new_session, const sigset_t *mask,
+                pid_t *pid, struct gerr *err);
 /* mkdir -p path (mode 0755 for new dirs). */
 int exec__mkdir_p(const char *path, struct gerr *err);
 /* exit.json <-> struct exec_exit */

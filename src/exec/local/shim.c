@@ -695,7 +695,8 @@ int exec__shim_run(void)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fprintf(stderr, "gantry shim: sigprocmask: %s\n", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	if (setsid() < 0 && errno != EPERM)
 		fprintf(stderr, "gantry shim: setsid: %s\n", strerror(errno));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "exec/local/internal.h"
+
+extern char **environ;
 
 int64_t exec__now_ms(void)
 {
@@ -361,4 +364,45 @@ void exec__exit_from_json(json_t *j, struct exec_exit *ex)
 	ex->finished_ms = json_integer_value(json_object_get(j, "finishedMs"));
 	const char *m = json_string_value(json_object_get(j, "message"));
 	snprintf(ex->message, sizeof(ex->message), "%s", m ? m : "");
+}
+
+int exec__spawn(const char *path, char *const argv[], const int fds[3], bool new_session, const sigset_t *mask,
+                pid_t *pid, struct gerr *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all;
+	int e = 0;
+	sigfillset(&all);
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0)
+		return gerr_set(err, GERR_NOMEM, "posix_spawn_file_actions_init: %s", strerror(e));
+	if ((e = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return gerr_set(err, GERR_NOMEM, "posix_spawnattr_init: %s", strerror(e));
+	}
+	for (int i = 0; i < 3 && !e; i++) {
+		if (fds[i] >= 0)
+			e = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+		else if (fds[i] == -1)
+			e = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
+	}
+	/* nothing of ours leaks in (a listening socket...), and no cwd is held */
+	if (!e)
+		e = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (!e)
+		e = posix_spawn_file_actions_addchdir_np(&fa, "/");
+	if (!e)
+		e = posix_spawnattr_setflags(&at, (new_session ? POSIX_SPAWN_SETSID : 0) | POSIX_SPAWN_SETSIGMASK |
+		                                      POSIX_SPAWN_SETSIGDEF);
+	if (!e)
+		e = posix_spawnattr_setsigmask(&at, mask);
+	if (!e)
+		e = posix_spawnattr_setsigdefault(&at, &all);
+	if (!e && (e = posix_spawn(pid, path, &fa, &at, argv, environ)) != 0)
+		gerr_set(err, GERR_IO, "cannot run %s: %s", path, strerror(e));
+	else if (e)
+		gerr_set(err, GERR_NOMEM, "posix_spawn attributes: %s", strerror(e));
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return e ? GERR_IO : 0;
 }

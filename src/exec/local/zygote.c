@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +48,6 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-
-extern char **environ;
 
 struct zy_reply {
 	int32_t pid;
@@ -120,9 +117,7 @@ static ssize_t recv_fds(int sock, void *p, size_t n, int fds[2], int *nfds)
 int exec__zygote_start(struct exec *x, struct gerr *err)
 {
 	struct zygote *z = &x->zy;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
+	sigset_t none;
 	int sp[2];
 	pid_t pid;
 	char a1[] = "shim", a2[] = "--zygote";
@@ -131,23 +126,12 @@ int exec__zygote_start(struct exec *x, struct gerr *err)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return gerr_set(err, GERR_IO, "socketpair: %s", strerror(errno));
 	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sp[1], 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);   /* no server fd (a listening socket...) leaks in */
-	posix_spawn_file_actions_addchdir_np(&fa, "/");
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	int rc = posix_spawn(&pid, x->gantry_path, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	int fds[3] = { sp[1], -1, -2 };   /* stderr stays ours: the zygote's own complaints go to the server's log */
+	int rc = exec__spawn(x->gantry_path, argv, fds, true, &none, &pid, err);
 	close(sp[1]);
-	if (rc != 0) {
+	if (rc < 0) {
 		close(sp[0]);
-		return gerr_set(err, GERR_IO, "cannot start %s shim --zygote: %s", x->gantry_path, strerror(rc));
+		return rc;
 	}
 	int pidfd = pidfd_open(pid, 0);   /* our child: its pid cannot be reused before we reap it */
 	if (pidfd < 0) {
@@ -324,7 +308,8 @@ int exec__zygote_main(void)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);   /* shims inherit it blocked until their signalfd */
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)   /* shims inherit it blocked until their signalfd */
+		fprintf(stderr, "gantry shim --zygote: sigprocmask: %s\n", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "gantry-zygote");
 	int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
