@@ -200,7 +200,7 @@ static void new_attempt(struct ctl_job *j, int64_t now, struct ctl_actions *acts
 		comp_clear(&j->tasks[i].comp);
 	for (size_t r = 0; r < j->nroles; r++)
 		for (int64_t i = 0; i < j->roles[r].ntasks; i++, k++)
-			j->tasks[k] = (struct ctl_task){ .role = (uint32_t)r, .index = i, .state = CTL_CREATION_PENDING,
+			j->tasks[k] = (struct ctl_task){ .role = (uint32_t)r, .index = (int32_t)i, .state = CTL_CREATION_PENDING,
 			                                 .created_ms = now, .attempt_created_ms = now, .dirty = true };
 	comp_clear(&j->comp);
 	j->has_comp = false;
@@ -241,12 +241,12 @@ int ctl_job_alloc_tasks(struct ctl_job *j)
 	for (size_t r = 0; r < j->nroles; r++)
 		for (int64_t i = 0; i < j->roles[r].ntasks; i++, k++) {
 			t[k].role = (uint32_t)r;
-			t[k].index = i;
+			t[k].index = (int32_t)i;
 		}
 	return 0;
 }
 
-int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, size_t nroles, struct ctl_policy retry)
+int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, uint32_t nroles, struct ctl_policy retry)
 {
 	memset(j, 0, sizeof(*j));
 	j->roles = roles;
@@ -345,7 +345,7 @@ static void task_attempt_over(struct ctl_job *j, size_t i, int64_t now, struct c
 		return;
 	}
 	t->state = CTL_COMPLETED;
-	t->done_seq = ++j->seq;
+	t->done_seq = (int32_t)++j->seq;
 	if (completing(j))
 		framework_check_dead(j, now, acts);
 	else
@@ -384,7 +384,7 @@ static void complete_attempt(struct ctl_job *j, const struct ctl_completion *c, 
 			t->attempt_completed_ms = now;
 			act(acts, CTL_ACT_RELEASE, i, t->attempt, 0);
 			t->state = CTL_COMPLETED;
-			t->done_seq = ++j->seq;
+			t->done_seq = (int32_t)++j->seq;
 		} else if (t->state < CTL_DELETION_PENDING) {
 			t->state = CTL_DELETION_PENDING;
 			act(acts, CTL_ACT_KILL, i, t->attempt, 0);

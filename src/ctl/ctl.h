@@ -68,16 +68,16 @@ int ctl_state_parse(const char *name);
 
 struct ctl_completion {
 	int code;
-	const char *phrase;           /* static */
-	bool failed;                  /* type Failed (else Succeeded) */
 	unsigned attrs;               /* CTL_TRANSIENT | CTL_PERMANENT | CTL_CONFLICT */
+	bool failed;                  /* type Failed (else Succeeded) */
+	const char *phrase;           /* static */
 	char *diag;                   /* malloc'd, may be NULL */
 	int64_t ms;                   /* when it was decided */
 };
 
 struct ctl_policy {
 	bool fancy;                   /* fancyRetryPolicy */
-	int64_t max;                  /* maxRetryCount: -2 always, -1 unlimited */
+	int32_t max;                  /* maxRetryCount: -2 always, -1 unlimited */
 };
 
 struct ctl_role {
@@ -87,46 +87,48 @@ struct ctl_role {
 	struct ctl_policy retry;      /* the task retry policy */
 };
 
+/* One per task of a job attempt; kept small (a queue holds many). */
 struct ctl_task {
 	uint32_t role;
-	int64_t index;
 	enum ctl_state state;
-	int64_t attempt;              /* task attempt id; only moves forward */
-	int64_t retries, accountable;
+	int32_t index;
+	int32_t attempt;              /* task attempt id; only moves forward */
+	int32_t retries, accountable;
+	int32_t done_seq;             /* order of reaching Completed, 0 before */
+	bool launched;                /* the current attempt's process was spawned */
+	bool has_comp;                /* the current attempt's completion (write-once) */
+	bool dirty;                   /* changed since the caller last saved it */
 	int64_t created_ms;           /* the task (first attempt) */
 	int64_t attempt_created_ms, attempt_running_ms, attempt_completed_ms;
-	bool launched;                /* the current attempt's process was spawned */
-	int64_t done_seq;             /* order of reaching Completed, 0 before */
-	bool has_comp;                /* the current attempt's completion (write-once) */
 	struct ctl_completion comp;
-	bool dirty;                   /* changed since the caller last saved it */
 };
 
+/* One per job not yet final (a queue holds many: kept small). */
 struct ctl_job {
 	/* spec (borrowed) */
 	const struct ctl_role *roles;
-	size_t nroles;
+	uint32_t nroles;
+	enum ctl_state state;
 	struct ctl_policy retry;      /* the job retry policy */
 	/* status */
-	enum ctl_state state;
 	bool started;                 /* ctl_start ran */
 	bool stop;                    /* executionType STOP */
-	int64_t attempt;              /* job attempt id; only moves forward */
-	int64_t retries, accountable;
+	bool has_comp;                /* the current attempt's completion (write-once) */
+	bool dirty;
+	int32_t attempt;              /* job attempt id; only moves forward */
+	int32_t retries, accountable;
+	int32_t pending_accountable;  /* the retry decided at AttemptCompleted counts */
+	int32_t trigger_role;         /* the task that decided the completion, -1 none */
+	int32_t trigger_index;
+	int32_t seq;
+	uint32_t ntasks;
 	int64_t retry_at_ms;          /* AttemptCompleted, retrying: when (0 none) */
 	int64_t created_ms, running_ms, completed_ms, transition_ms;
 	int64_t attempt_created_ms, attempt_running_ms, attempt_completed_ms;
-	bool has_comp;                /* the current attempt's completion (write-once) */
 	struct ctl_completion comp;
-	int64_t trigger_role;         /* the task that decided the completion, -1 none */
-	int64_t trigger_index;
 	char *trigger_msg;
 	struct ctl_task *tasks;       /* every task of the current attempt, role by role */
-	size_t ntasks;
-	int64_t seq;
 	uint64_t rng;                 /* the caller seeds it (conflict back-off) */
-	int64_t pending_accountable;  /* the retry decided at AttemptCompleted counts */
-	bool dirty;
 };
 
 enum ctl_act_type {
@@ -157,7 +159,7 @@ void ctl_actions_init(struct ctl_actions *a);
 void ctl_actions_fini(struct ctl_actions *a);
 
 /* Set up a job that has not started; roles are borrowed. 0 or -1 (no memory). */
-int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, size_t nroles, struct ctl_policy retry);
+int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, uint32_t nroles, struct ctl_policy retry);
 void ctl_job_fini(struct ctl_job *j);
 /* Make room for the current attempt's tasks (recovery fills them in). */
 int ctl_job_alloc_tasks(struct ctl_job *j);

@@ -23,8 +23,11 @@ void job_free(struct job *j)
 		return;
 	ctl_job_fini(&j->ctl);
 	free(j->rt);
-	arena_fini(&j->run);
-	spec_job_free(j->spec);
+	if (j->x) {
+		arena_fini(&j->x->run);
+		spec_job_free(j->x->spec);
+		free(j->x);
+	}
 	struct arena a = j->mem;
 	arena_fini(&a);
 }
@@ -37,11 +40,111 @@ bool job_placed(const struct job *j)
 	return true;
 }
 
+/* ---- jobs by id -------------------------------------------------------------- */
+
+static size_t id_hash(int64_t id, size_t cap)
+{
+	uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+	return (size_t)(x >> 17) & (cap - 1);
+}
+
+static int idmap_grow(struct idmap *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024;
+	struct idmap_slot *s = calloc(cap, sizeof(*s));
+	if (!s)
+		return -1;
+	size_t used = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].id > 0) {
+			size_t k = id_hash(m->slots[i].id, cap);
+			while (s[k].id)
+				k = (k + 1) & (cap - 1);
+			s[k] = m->slots[i];
+			used++;
+		}
+	free(m->slots);
+	m->slots = s;
+	m->cap = cap;
+	m->used = used;
+	return 0;
+}
+
+static void idmap_put(struct idmap *m, int64_t id, struct job *j)
+{
+	if ((m->used + 1) * 2 > m->cap && idmap_grow(m))
+		return;   /* out of memory: internal reports for this job are dropped, a restart recovers */
+	size_t k = id_hash(id, m->cap);
+	while (m->slots[k].id > 0)
+		k = (k + 1) & (m->cap - 1);
+	if (m->slots[k].id == 0)
+		m->used++;
+	m->slots[k] = (struct idmap_slot){ id, j };
+}
+
+static struct idmap_slot *idmap_find(const struct idmap *m, int64_t id)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t k = id_hash(id, m->cap), n = 0; n < m->cap; k = (k + 1) & (m->cap - 1), n++) {
+		if (m->slots[k].id == 0)
+			return NULL;
+		if (m->slots[k].id == id)
+			return &m->slots[k];
+	}
+	return NULL;
+}
+
+void idmap_fini(struct idmap *m)
+{
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}
+
 struct job *job_by_id(struct loop *l, int64_t id)
 {
-	char key[24];
-	snprintf(key, sizeof(key), "%lld", (long long)id);
-	return hmap_get(&l->by_id, key);
+	struct idmap_slot *s = idmap_find(&l->by_id, id);
+	return s ? s->job : NULL;
+}
+
+struct job *job_by_group(struct loop *l, const char *group)
+{
+	const char *slash = strchr(group, '/');
+	char key[1024];
+	size_t n = slash ? (size_t)(slash - group) : strlen(group);
+	if (n >= sizeof(key))
+		return NULL;
+	memcpy(key, group, n);
+	key[n] = '\0';
+	return hmap_get(&l->by_key, key);
+}
+
+const char *intern(struct loop *l, const char *s)
+{
+	char *have = hmap_get(&l->strings, s);
+	if (have)
+		return have;
+	char *copy = strdup(s);
+	if (copy && hmap_put(&l->strings, copy, copy) != 0) {
+		free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+void strings_fini(struct hmap *h)
+{
+	for (size_t i = 0; i < h->cap; i++)
+		free((char *)h->slots[i].key);
+	hmap_fini(h);
+}
+
+void job_debug_id(const char *key, char out[33])
+{
+	unsigned char d[16];
+	EVP_Digest(key, strlen(key), d, NULL, EVP_md5(), NULL);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 /* Per-VC job counts, kept as jobs change so the snapshot never scans. */
@@ -88,11 +191,7 @@ void job_link(struct loop *l, struct job *j)
 		l->first = j;
 	l->last = j;
 	hmap_put(&l->by_key, j->key, j);
-	char *idk = adupf(&j->mem, "%lld", (long long)j->id);
-	if (idk)
-		hmap_put(&l->by_id, idk, j);
-	for (size_t g = 0; g < j->ngrps; g++)
-		hmap_put(&l->by_group, j->grps[g].name, j);
+	idmap_put(&l->by_id, j->id, j);
 	count_job(l, j, +1);
 }
 
@@ -117,11 +216,9 @@ void job_unlink(struct loop *l, struct job *j)
 	else
 		l->last = j->prev;
 	hmap_del(&l->by_key, j->key);
-	char idk[24];
-	snprintf(idk, sizeof(idk), "%lld", (long long)j->id);
-	hmap_del(&l->by_id, idk);
-	for (size_t g = 0; g < j->ngrps; g++)
-		hmap_del(&l->by_group, j->grps[g].name);
+	struct idmap_slot *s = idmap_find(&l->by_id, j->id);
+	if (s)
+		*s = (struct idmap_slot){ -1, NULL };
 	for (size_t t = 0; j->rt && t < j->ctl.ntasks; t++)
 		if (j->rt[t].uid[0]) {
 			hmap_del(&l->by_uid, j->rt[t].uid);
@@ -156,10 +253,9 @@ int event(struct loop *l, const struct job *j, int64_t now, const char *type, co
 	return store_job_event(l->db, j->id, now, type, reason, msg, err);
 }
 
-/* Add `pods` pods of size `cells`, role tasks first..first+pods-1 at task
- * positions pos.., to a group whose arrays were sized for the whole job. */
-static int grp_add(struct arena *a, struct grp *g, const char *role, int64_t first, int64_t pods, int32_t cells,
-                   uint32_t pos)
+/* Add `pods` pods of size `cells` at task positions pos.. to a group whose
+ * arrays were sized for the whole job. */
+static void grp_add(struct grp *g, int64_t pods, int32_t cells, uint32_t pos)
 {
 	size_t m = 0;
 	while (m < g->nmembers && g->members[m].leaf_cells != cells)
@@ -170,16 +266,25 @@ static int grp_add(struct arena *a, struct grp *g, const char *role, int64_t fir
 	size_t at = 0;
 	for (size_t k = 0; k <= m; k++)
 		at += (size_t)g->members[k].pods;
-	memmove(g->pods + at + pods, g->pods + at, (g->npods - at) * sizeof(*g->pods));
 	memmove(g->pod_task + at + pods, g->pod_task + at, (g->npods - at) * sizeof(*g->pod_task));
-	for (int64_t i = 0; i < pods; i++) {
-		if (!(g->pods[at + (size_t)i] = adupf(a, "%s-%lld", role, (long long)(first + i))))
-			return -1;
+	for (int64_t i = 0; i < pods; i++)
 		g->pod_task[at + (size_t)i] = pos + (uint32_t)i;
-	}
 	g->npods += (size_t)pods;
 	g->members[m].pods += (int32_t)pods;
-	return 0;
+}
+
+const char *grp_name(struct loop *l, const struct job *j, const struct grp *g)
+{
+	if (j->gang || !g->npods)
+		return adupf(&l->scratch, "%s/default", j->key);
+	const struct ctl_task *t = &j->ctl.tasks[g->pod_task[0]];
+	return adupf(&l->scratch, "%s/%s-%d", j->key, j->ctl.roles[t->role].name, t->index);
+}
+
+const char *pod_name(struct loop *l, const struct job *j, uint32_t task)
+{
+	const struct ctl_task *t = &j->ctl.tasks[task];
+	return adupf(&l->scratch, "%s-%d", j->ctl.roles[t->role].name, t->index);
 }
 
 static size_t al(size_t n)
@@ -191,27 +296,22 @@ static size_t al(size_t n)
 static size_t job_size(const struct spec_job *s, const char *user)
 {
 	size_t u = strlen(user), n = strlen(s->name), tasks = (size_t)s->total_tasks;
-	size_t size = al(sizeof(struct job)) + al(u + 1) + al(n + 1) + al(u + n + 2) + al(strlen(s->virtual_cluster) + 1);
+	size_t size = al(sizeof(struct job)) + al(u + n + 2);
 	size_t ngrps = s->gang ? 1 : tasks;
 	size += al(ngrps * sizeof(struct grp)) + 2 * al(tasks * sizeof(uint32_t)) + al(s->nroles * sizeof(struct ctl_role));
-	size += al(22);   /* the id key */
 	for (size_t r = 0; r < s->nroles; r++) {
 		const struct spec_role *role = &s->roles[r];
-		size_t pod = al(strlen(role->name) + 22);
 		size += al(strlen(role->name) + 1);
 		if (role->sku_type)
 			size += al(strlen(role->sku_type) + 1);
 		if (role->pinned_cell_id)
 			size += al(strlen(role->pinned_cell_id) + 1);
-		size += (size_t)role->instances * pod;
-		if (!s->gang)   /* a group per task: its name, member, pod and pod_task slots */
-			size += (size_t)role->instances * (al(u + n + strlen(role->name) + 25) + al(sizeof(struct sched_member)) +
-			                                   al(sizeof(char *)) + al(sizeof(uint32_t)));
+		if (!s->gang)   /* a group per task: its member and pod_task slots */
+			size += (size_t)role->instances * (al(sizeof(struct sched_member)) + al(sizeof(uint32_t)));
 	}
 	if (s->gang)
-		size += al(u + n + 10) + al(s->nroles * sizeof(struct sched_member)) + al(tasks * sizeof(char *)) +
-		        al(tasks * sizeof(uint32_t));
-	return size + 64;
+		size += al(s->nroles * sizeof(struct sched_member)) + al(tasks * sizeof(uint32_t));
+	return size + 16;
 }
 
 /*
@@ -232,10 +332,10 @@ struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *
 	}
 	size_t ntasks = (size_t)s->total_tasks;
 	j->id = id;
-	j->user = arena_strdup(&a, user);
-	j->name = arena_strdup(&a, s->name);
+	j->user = intern(l, user);
+	j->vc = intern(l, s->virtual_cluster);
 	j->key = adupf(&a, "%s~%s", user, s->name);
-	j->vc = arena_strdup(&a, s->virtual_cluster);
+	j->name = j->key ? j->key + strlen(user) + 1 : NULL;
 	j->priority = s->priority;
 	j->lazy = s->lazy_preemption;
 	j->gang = s->gang;
@@ -247,23 +347,16 @@ struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *
 	}
 	if (!j->user || !j->name || !j->key || !j->vc)
 		goto nomem;
-	/* OpenPAI's debugId (and Framework name): md5 of user~job */
-	unsigned char d[16];
-	EVP_Digest(j->key, strlen(j->key), d, NULL, EVP_md5(), NULL);
-	for (int i = 0; i < 16; i++)
-		snprintf(j->debug_id + 2 * i, 3, "%02x", d[i]);
-
-	j->roles = arena_zalloc(&a, (s->nroles ? s->nroles : 1) * sizeof(*j->roles));
+	struct ctl_role *roles = arena_zalloc(&a, (s->nroles ? s->nroles : 1) * sizeof(*roles));
 	j->task_grp = arena_alloc(&a, (ntasks ? ntasks : 1) * sizeof(uint32_t));
 	j->task_pod = arena_alloc(&a, (ntasks ? ntasks : 1) * sizeof(uint32_t));
-	if (!j->roles || !j->task_grp || !j->task_pod)
+	if (!roles || !j->task_grp || !j->task_pod)
 		goto nomem;
-	j->nroles = s->nroles;
 	for (size_t r = 0; r < s->nroles; r++) {
 		const struct spec_role *sr = &s->roles[r];
-		j->roles[r] = (struct ctl_role){ arena_strdup(&a, sr->name), sr->instances, sr->min_failed,
-		                                 sr->min_succeeded, { sr->task_retry.fancy, sr->task_retry.max } };
-		if (!j->roles[r].name)
+		roles[r] = (struct ctl_role){ arena_strdup(&a, sr->name), sr->instances, sr->min_failed,
+		                              sr->min_succeeded, { sr->task_retry.fancy, (int32_t)sr->task_retry.max } };
+		if (!roles[r].name)
 			goto nomem;
 	}
 
@@ -275,10 +368,9 @@ struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *
 	for (size_t g = 0; g < ngrps; g++) {
 		size_t members = s->gang ? s->nroles : 1, pods = s->gang ? ntasks : 1;
 		j->grps[g].members = arena_zalloc(&a, (members ? members : 1) * sizeof(struct sched_member));
-		j->grps[g].pods = arena_zalloc(&a, (pods ? pods : 1) * sizeof(char *));
 		j->grps[g].pod_task = arena_zalloc(&a, (pods ? pods : 1) * sizeof(uint32_t));
 		j->grps[g].last_wait = -1;
-		if (!j->grps[g].members || !j->grps[g].pods || !j->grps[g].pod_task)
+		if (!j->grps[g].members || !j->grps[g].pod_task)
 			goto nomem;
 	}
 	uint32_t pos = 0;
@@ -294,26 +386,20 @@ struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *
 			goto fail;
 		}
 		if (s->gang) {
-			if (grp_add(&a, &j->grps[0], role->name, 0, role->instances, (int32_t)cells, pos) < 0)
-				goto nomem;
+			grp_add(&j->grps[0], role->instances, (int32_t)cells, pos);
 		} else {
 			for (int64_t i = 0; i < role->instances; i++, g++)
-				if (!(j->grps[g].name = adupf(&a, "%s~%s/%s-%lld", user, s->name, role->name, (long long)i)) ||
-				    grp_add(&a, &j->grps[g], role->name, i, 1, (int32_t)cells, pos + (uint32_t)i) < 0)
-					goto nomem;
+				grp_add(&j->grps[g], 1, (int32_t)cells, pos + (uint32_t)i);
 		}
 		pos += (uint32_t)role->instances;
 	}
-	if (s->gang && !(j->grps[0].name = adupf(&a, "%s~%s/default", user, s->name)))
-		goto nomem;
 	for (size_t k = 0; k < j->ngrps; k++)
 		for (size_t p = 0; p < j->grps[k].npods; p++) {
 			j->task_grp[j->grps[k].pod_task[p]] = (uint32_t)k;
 			j->task_pod[j->grps[k].pod_task[p]] = (uint32_t)p;
 		}
-	if (ctl_job_init(&j->ctl, j->roles, j->nroles, (struct ctl_policy){ s->retry.fancy, s->retry.max }))
+	if (ctl_job_init(&j->ctl, roles, (uint32_t)s->nroles, (struct ctl_policy){ s->retry.fancy, (int32_t)s->retry.max }))
 		goto nomem;
-	arena_init(&j->run, 512);
 	j->mem = a;
 	return j;
 nomem:
@@ -324,10 +410,11 @@ fail:
 	return NULL;
 }
 
-void request_of(const struct job *j, const struct grp *g, enum sched_phase phase, struct sched_request *req)
+void request_of(struct loop *l, const struct job *j, const struct grp *g, enum sched_phase phase,
+                struct sched_request *req)
 {
 	memset(req, 0, sizeof(*req));
-	req->group = g->name;
+	req->group = grp_name(l, j, g);
 	req->vc = j->vc;
 	req->priority = j->priority;
 	req->leaf_type = j->leaf_type;
@@ -335,6 +422,6 @@ void request_of(const struct job *j, const struct grp *g, enum sched_phase phase
 	req->members = g->members;
 	req->nmembers = g->nmembers;
 	req->lazy_preemption = j->lazy;
-	req->pod = g->npods ? g->pods[0] : NULL;
+	req->pod = g->npods ? pod_name(l, j, g->pod_task[0]) : NULL;
 	req->phase = phase;
 }

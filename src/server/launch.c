@@ -28,7 +28,13 @@ const char *node_ip(const struct loop *l, const char *node)
 
 int ensure_run_state(struct loop *l, struct job *j, struct gerr *err)
 {
-	if (!j->spec) {
+	if (!j->x) {
+		if (!(j->x = calloc(1, sizeof(*j->x))))
+			return gerr_set(err, GERR_NOMEM, "out of memory");
+		arena_init(&j->x->run, 1024);
+		job_debug_id(j->key, j->x->debug_id);
+	}
+	if (!j->x->spec) {
 		struct arena a;
 		const char *text;
 		arena_init(&a, 4096);
@@ -55,7 +61,7 @@ int ensure_run_state(struct loop *l, struct job *j, struct gerr *err)
 			spec_job_free(s);
 			return gerr_set(err, GERR_INTERNAL, "job %s: its file has a different number of tasks", j->key);
 		}
-		j->spec = s;
+		j->x->spec = s;
 	}
 	if (!j->rt && !(j->rt = calloc(j->ctl.ntasks ? j->ctl.ntasks : 1, sizeof(*j->rt))))
 		return gerr_set(err, GERR_NOMEM, "out of memory");
@@ -87,7 +93,7 @@ int launch_task(struct loop *l, struct job *j, uint32_t t, char *why, size_t why
 		snprintf(why, whylen, "%s", err.msg);
 		goto out;
 	}
-	role = &j->spec->roles[ct->role];
+	role = &j->x->spec->roles[ct->role];
 	r = &j->rt[t];
 	char *cwd = rt_task_cwd(&a, l->data_dir, j->user, j->name, j->ctl.attempt, role->name, ct->index);
 	char *dir = rt_attempt_dir(&a, l->data_dir, j->user, j->name, j->ctl.attempt, role->name, ct->index,
@@ -96,7 +102,7 @@ int launch_task(struct loop *l, struct job *j, uint32_t t, char *why, size_t why
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
-	if (rt_script(j->spec, role, &a, &script, &err)) {
+	if (rt_script(j->x->spec, role, &a, &script, &err)) {
 		snprintf(why, whylen, "%s", err.msg);
 		goto out;
 	}
@@ -106,7 +112,7 @@ int launch_task(struct loop *l, struct job *j, uint32_t t, char *why, size_t why
 		goto out;
 	}
 	for (size_t k = 0; k < j->ctl.ntasks; k++) {
-		peers[k].role = j->spec->roles[j->ctl.tasks[k].role].name;
+		peers[k].role = j->x->spec->roles[j->ctl.tasks[k].role].name;
 		peers[k].index = j->ctl.tasks[k].index;
 		if (j->rt[k].uid[0]) {
 			peers[k].host_ip = j->rt[k].ip;
@@ -115,9 +121,10 @@ int launch_task(struct loop *l, struct job *j, uint32_t t, char *why, size_t why
 		}
 	}
 	char attempt_uid[64];
-	snprintf(attempt_uid, sizeof(attempt_uid), "%lld_%s", (long long)j->ctl.attempt, j->debug_id);
+	/* FrameworkController's attempt uid is its ConfigMap's: one per job attempt */
+	snprintf(attempt_uid, sizeof(attempt_uid), "%.24s-%lld", j->x->debug_id, (long long)j->ctl.attempt);
 	struct rt_env_ctx ec = {
-		.job = j->spec, .user = j->user, .framework_name = j->debug_id, .fw_attempt = j->ctl.attempt,
+		.job = j->x->spec, .user = j->user, .framework_name = j->x->debug_id, .fw_attempt = j->ctl.attempt,
 		.fw_attempt_uid = attempt_uid, .role = role->name, .index = ct->index, .task_attempt = ct->attempt,
 		.task_uid = r->uid, .node_name = r->node, .host_ip = r->ip, .gpus = r->gpus, .ngpus = r->ngpus,
 		.gpu_sku = gpu_sku(l, role), .peers = peers, .npeers = j->ctl.ntasks, .work_dir = cwd,

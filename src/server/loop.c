@@ -352,10 +352,10 @@ struct loop *loop_start(struct server *srv, struct store *st, struct sched *sche
 		l->grace_s = atoi(g);
 	l->efd = eventfd(0, EFD_CLOEXEC);
 	hmap_init(&l->by_key);
-	hmap_init(&l->by_group);
-	hmap_init(&l->by_id);
+	memset(&l->by_id, 0, sizeof(l->by_id));
 	hmap_init(&l->by_uid);
 	hmap_init(&l->vc_counts);
+	hmap_init(&l->strings);
 	sched_result_init(&l->res);
 	ctl_actions_init(&l->acts);
 	arena_init(&l->scratch, 65536);
@@ -408,10 +408,10 @@ fail:
 	ctl_actions_fini(&l->acts);
 	arena_fini(&l->scratch);
 	hmap_fini(&l->by_key);
-	hmap_fini(&l->by_group);
-	hmap_fini(&l->by_id);
+	idmap_fini(&l->by_id);
 	hmap_fini(&l->by_uid);
 	hmap_fini(&l->vc_counts);
+	strings_fini(&l->strings);
 	rt_ports_free(l->ports);
 	free((void *)l->base_env);
 	free(l->posts);
@@ -452,8 +452,7 @@ void loop_stop(struct loop *l)
 	ctl_actions_fini(&l->acts);
 	arena_fini(&l->scratch);
 	hmap_fini(&l->by_key);
-	hmap_fini(&l->by_group);
-	hmap_fini(&l->by_id);
+	idmap_fini(&l->by_id);
 	hmap_fini(&l->by_uid);
 	for (size_t i = 0; i < l->vc_counts.cap; i++)
 		if (l->vc_counts.slots[i].key) {
@@ -462,6 +461,7 @@ void loop_stop(struct loop *l)
 			free(c);
 		}
 	hmap_fini(&l->vc_counts);
+	strings_fini(&l->strings);
 	rt_ports_free(l->ports);
 	free((void *)l->base_env);
 	free(l->pending);

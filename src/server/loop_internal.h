@@ -24,12 +24,13 @@
 #include "runtime/runtime.h"
 #include "server/internal.h"
 
-struct grp {                      /* a gang: the whole job, or one task */
-	char *name;                   /* HiveD affinity group name */
+/* A gang: the whole job, or one task. Its HiveD name ("user~job/default"
+ * or "user~job/role-index") and its pods' names ("role-index") are made
+ * when needed (grp_name, pod_name), so a waiting job stays small. */
+struct grp {
 	struct sched_member *members; /* merged by size, in first-appearance order */
 	size_t nmembers;
-	char **pods;                  /* "role-index", in placement order */
-	uint32_t *pod_task;           /* pod i → task position */
+	uint32_t *pod_task;           /* pod i (request order) → task position */
 	size_t npods;
 	bool placed;                  /* holds cells: its placement row exists */
 	bool wanted;                  /* waiting for cells */
@@ -49,11 +50,19 @@ struct rtask {
 	int64_t placed_ms;
 };
 
+/* What a job needs once placed (allocated then, freed when it is done). */
+struct jrun {
+	struct spec_job *spec;        /* its file, parsed again */
+	struct arena run;             /* node names, GPUs, ports of the current attempt */
+	char debug_id[33];            /* md5 of user~name: OpenPAI's framework name */
+	bool host_note;               /* the "runs on the host" event was written */
+};
+
 struct job {
 	int64_t id;
-	char *user, *name, *key;      /* key: user~name */
-	char *vc;
-	char debug_id[33];
+	const char *user, *vc;        /* interned (struct loop's strings) */
+	char *key;                    /* user~name */
+	const char *name;             /* within key */
 	int priority;
 	char *leaf_type, *pinned;     /* NULL: any / none */
 	bool lazy;
@@ -63,13 +72,9 @@ struct job {
 	size_t ngrps;
 	uint32_t *task_grp;           /* task position → its group */
 	uint32_t *task_pod;           /* task position → pod slot in that group */
-	struct ctl_role *roles;
-	size_t nroles;
 	struct ctl_job ctl;
 	struct rtask *rt;             /* ctl.ntasks, malloc'd at first placement */
-	struct arena run;             /* node names, GPUs, ports of the current attempt */
-	struct spec_job *spec;        /* parsed at first launch, dropped when done */
-	bool host_note;               /* the "runs on the host" event was written */
+	struct jrun *x;               /* likewise */
 	int64_t wake_at;              /* a ctl timer is due then, 0 none */
 	bool retry;                   /* try to place in this iteration */
 	bool done;                    /* Completed: unlink after this iteration */
@@ -100,6 +105,12 @@ struct cmd {
 	struct exec_exit exit;
 	char why[256];
 	struct cmd *next;
+};
+
+/* Job by store id: open addressing, linear probing, tombstones. */
+struct idmap {
+	struct idmap_slot { int64_t id; struct job *job; } *slots;   /* id 0 empty, -1 deleted */
+	size_t cap, used;
 };
 
 struct vc_count {
@@ -134,8 +145,7 @@ struct loop {
 	/* loop thread only */
 	struct job *first, *last;
 	struct hmap by_key;           /* user~name → job */
-	struct hmap by_group;         /* group name → job */
-	struct hmap by_id;            /* "id" → job */
+	struct idmap by_id;           /* store id → job */
 	struct hmap by_uid;           /* task attempt uid → job */
 	struct rt_ports *ports;
 	int64_t seq;
@@ -147,6 +157,7 @@ struct loop {
 	struct post *posts;           /* after the commit */
 	size_t nposts, posts_cap;
 	struct hmap vc_counts;        /* VC name → struct vc_count */
+	struct hmap strings;          /* user and VC names, interned: never freed before the loop */
 	struct sched_result res;
 	struct ctl_actions acts;
 	struct arena scratch;         /* reset every iteration */
@@ -163,9 +174,20 @@ void job_unlink(struct loop *l, struct job *j);
 bool job_placed(const struct job *j);
 void count_job(struct loop *l, const struct job *j, int delta);
 void want(struct loop *l, struct job *j);
-void request_of(const struct job *j, const struct grp *g, enum sched_phase phase, struct sched_request *req);
+/* The request for gang g; names live in l->scratch until the next iteration. */
+void request_of(struct loop *l, const struct job *j, const struct grp *g, enum sched_phase phase,
+                struct sched_request *req);
+const char *grp_name(struct loop *l, const struct job *j, const struct grp *g);
+const char *pod_name(struct loop *l, const struct job *j, uint32_t task);
 struct job *job_by_id(struct loop *l, int64_t id);
+/* The job a HiveD group name ("user~name/...") belongs to. */
+struct job *job_by_group(struct loop *l, const char *group);
+void job_debug_id(const char *key, char out[33]);
+void idmap_fini(struct idmap *m);
 char *adupf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One copy of s for the loop's life (user and VC names are few); NULL when out of memory. */
+const char *intern(struct loop *l, const char *s);
+void strings_fini(struct hmap *h);
 int event(struct loop *l, const struct job *j, int64_t now, const char *type, const char *reason,
           const char *msg, struct gerr *err);
 

@@ -31,7 +31,7 @@
  * The scheduler may order a gang's members differently from the request
  * (HiveD sorts them by size): name each placed pod, in the placement's
  * order, by matching members on their leaf cell count. pos[i] is the i-th
- * placed pod's slot in g->pods. False when the placement does not fit g.
+ * placed pod's slot in g->pod_task. False when the placement does not fit g.
  */
 static bool pods_in_bind_order(const struct grp *g, const struct sched_bind_info *b, uint32_t *pos)
 {
@@ -96,22 +96,22 @@ static int bind_task(struct loop *l, struct job *j, uint32_t t, const struct sch
                      int64_t now, struct gerr *err)
 {
 	struct rtask *r = &j->rt[t];
-	const struct spec_role *role = &j->spec->roles[j->ctl.tasks[t].role];
+	const struct spec_role *role = &j->x->spec->roles[j->ctl.tasks[t].role];
 	if (r->uid[0]) {
 		hmap_del(&l->by_uid, r->uid);
 		rt_ports_release(l->ports, r->uid);
 	}
 	memset(r, 0, sizeof(*r));
 	new_uid(r->uid);
-	r->node = arena_strdup(&j->run, pp->node);
-	r->ip = arena_strdup(&j->run, node_ip(l, pp->node));
-	r->gpus = arena_alloc(&j->run, (size_t)(nleaves ? nleaves : 1) * sizeof(int32_t));
+	r->node = arena_strdup(&j->x->run, pp->node);
+	r->ip = arena_strdup(&j->x->run, node_ip(l, pp->node));
+	r->gpus = arena_alloc(&j->x->run, (size_t)(nleaves ? nleaves : 1) * sizeof(int32_t));
 	if (!r->node || !r->ip || !r->gpus)
 		return gerr_set(err, GERR_NOMEM, "out of memory");
 	memcpy(r->gpus, pp->leaves, (size_t)nleaves * sizeof(int32_t));
 	r->ngpus = (size_t)nleaves;
 	r->placed_ms = now;
-	int rc = rt_ports_take(l->ports, r->uid, role, &j->run, &r->ports, &r->nports, err);
+	int rc = rt_ports_take(l->ports, r->uid, role, &j->x->run, &r->ports, &r->nports, err);
 	if (rc)
 		return rc;
 	hmap_put(&l->by_uid, r->uid, j);
@@ -129,10 +129,14 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	const char **names = arena_alloc(&l->scratch, (g->npods ? g->npods : 1) * sizeof(*names));
 	if (!pos || !names)
 		return gerr_set(err, GERR_NOMEM, "out of memory");
+	const char *gname = grp_name(l, j, g);
+	if (!gname)
+		return gerr_set(err, GERR_NOMEM, "out of memory");
 	if (!pods_in_bind_order(g, b, pos))
-		return gerr_set(err, GERR_INTERNAL, "the placement of %s does not match its members", g->name);
+		return gerr_set(err, GERR_INTERNAL, "the placement of %s does not match its members", gname);
 	for (size_t p = 0; p < g->npods; p++)
-		names[p] = g->pods[pos[p]];
+		if (!(names[p] = pod_name(l, j, g->pod_task[pos[p]])))
+			return gerr_set(err, GERR_NOMEM, "out of memory");
 	if (sched_group_commit(l->sched, req, b, names, now, err) != 0)
 		return err->code;
 	count_job(l, j, -1);
@@ -144,7 +148,7 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	char *json = bind_to_json(b, names, g->npods);
 	char *what = describe_placement(l, names, g->npods, b);
 	rc = (!json || !what) ? gerr_set(err, GERR_NOMEM, "out of memory")
-	                      : store_placement_put(l->db, j->id, g->name, json, now, err);
+	                      : store_placement_put(l->db, j->id, gname, json, now, err);
 	if (!rc)
 		rc = event(l, j, now, "Normal", "Placed", what, err);
 	free(json);
@@ -171,10 +175,16 @@ int release_task(struct loop *l, struct job *j, uint32_t t, int64_t now, struct 
 		hmap_del(&l->by_uid, j->rt[t].uid);
 		rt_ports_release(l->ports, j->rt[t].uid);
 	}
+	const char *gname = grp_name(l, j, g);
+	if (!gname)
+		return gerr_set(err, GERR_NOMEM, "out of memory");
 	if (g->placed) {
 		struct gerr e;
-		if (sched_pod_delete(l->sched, g->name, g->pods[j->task_pod[t]], &e) != 0 && e.code != GERR_NOT_FOUND)
-			log_warn("release %s/%s: %s", g->name, g->pods[j->task_pod[t]], e.msg);
+		const char *pod = pod_name(l, j, t);
+		if (!pod)
+			return gerr_set(err, GERR_NOMEM, "out of memory");
+		if (sched_pod_delete(l->sched, gname, pod, &e) != 0 && e.code != GERR_NOT_FOUND)
+			log_warn("release %s/%s: %s", gname, pod, e.msg);
 		if (g->live)
 			g->live--;
 		if (g->live == 0) {
@@ -183,7 +193,7 @@ int release_task(struct loop *l, struct job *j, uint32_t t, int64_t now, struct 
 			count_job(l, j, +1);
 			l->freed = true;
 			l->changed = true;
-			return store_placement_delete(l->db, j->id, g->name, err);
+			return store_placement_delete(l->db, j->id, gname, err);
 		}
 		return 0;
 	}
@@ -193,7 +203,7 @@ int release_task(struct loop *l, struct job *j, uint32_t t, int64_t now, struct 
 			if (j->ctl.tasks[g->pod_task[p]].state == CTL_CREATION_PENDING)
 				return 0;
 		g->wanted = false;
-		sched_group_release(l->sched, g->name, NULL);   /* cancels a preemption it started */
+		sched_group_release(l->sched, gname, NULL);   /* cancels a preemption it started */
 		l->freed = true;
 	}
 	return 0;
@@ -210,20 +220,23 @@ static int evict(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 	const char *last_job = NULL;
 	for (size_t v = 0; v < l->res.nvictims; v++) {
 		const struct sched_victim *vic = &l->res.victims[v];
-		struct job *vj = hmap_get(&l->by_group, vic->group);
+		struct job *vj = job_by_group(l, vic->group);
 		if (!vj || vj == j)
 			continue;
 		struct grp *g = NULL;
-		for (size_t k = 0; k < vj->ngrps && !g; k++)
-			if (!strcmp(vj->grps[k].name, vic->group))
+		for (size_t k = 0; k < vj->ngrps && !g; k++) {
+			const char *name = grp_name(l, vj, &vj->grps[k]);
+			if (name && !strcmp(name, vic->group))
 				g = &vj->grps[k];
+		}
 		if (!g)
 			continue;
 		bool fresh = false;
 		for (size_t p = 0; p < g->npods; p++) {
-			if (vic->pod && strcmp(g->pods[p], vic->pod))
-				continue;
 			uint32_t t = g->pod_task[p];
+			const char *pod = pod_name(l, vj, t);
+			if (vic->pod && pod && strcmp(pod, vic->pod))
+				continue;
 			enum ctl_state s = vj->ctl.tasks[t].state;
 			if (s >= CTL_DELETION_PENDING)
 				continue;
@@ -257,7 +270,7 @@ static int try_job(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 		struct sched_request req;
 		if (gr->placed || !gr->wanted)
 			continue;
-		request_of(j, gr, SCHED_PHASE_PREEMPT, &req);
+		request_of(l, j, gr, SCHED_PHASE_PREEMPT, &req);
 		struct gerr serr;
 		if (sched_schedule(l->sched, &req, now, &l->res, &serr) != 0) {
 			/* the job was valid when admitted; the cluster may have changed */

@@ -36,7 +36,7 @@ static void forget_all(struct loop *l)
 		struct job *j = l->first;
 		for (size_t g = 0; g < j->ngrps; g++)
 			if (j->grps[g].placed || j->grps[g].wanted)
-				sched_group_release(l->sched, j->grps[g].name, NULL);
+				sched_group_release(l->sched, grp_name(l, j, &j->grps[g]), NULL);
 		job_unlink(l, j);
 	}
 	l->npending = 0;
@@ -57,7 +57,7 @@ static int restore_group(struct loop *l, struct job *j, struct grp *g, const str
 	struct gerr e;
 	struct sched_bind_info *b = bind_from_json(a, p->bind);
 	struct sched_request req;
-	request_of(j, g, SCHED_PHASE_PREEMPT, &req);
+	request_of(l, j, g, SCHED_PHASE_PREEMPT, &req);
 	size_t live = 0;
 	for (size_t k = 0; k < g->npods; k++)
 		live += task_live(j->ctl.tasks[g->pod_task[k]].state);
@@ -73,14 +73,14 @@ static int restore_group(struct loop *l, struct job *j, struct grp *g, const str
 	if (!live || !b || !named || sched_group_commit(l->sched, &req, b, names, p->placed_ms, &e) != 0) {
 		if (live)
 			log_warn("recover: the placement of %s is not valid any more (%s); its tasks keep running "
-			         "without cells", g->name, b && named ? e.msg : "unreadable");
-		return store_placement_delete(l->db, j->id, g->name, err);
+			         "without cells", req.group, b && named ? e.msg : "unreadable");
+		return store_placement_delete(l->db, j->id, req.group, err);
 	}
 	g->placed = true;
 	g->live = live;
 	for (size_t k = 0; k < g->npods; k++)
 		if (!task_live(j->ctl.tasks[g->pod_task[k]].state))
-			sched_pod_delete(l->sched, g->name, g->pods[k], NULL);
+			sched_pod_delete(l->sched, req.group, pod_name(l, j, g->pod_task[k]), NULL);
 	return 0;
 }
 
@@ -92,7 +92,7 @@ static int adopt_tasks(struct loop *l, struct job *j, int64_t now, struct arena 
 		struct rtask *r = j->rt ? &j->rt[t] : NULL;
 		if (!task_live(ct->state) || !r || !r->uid[0])
 			continue;
-		const char *role = j->roles[ct->role].name;
+		const char *role = j->ctl.roles[ct->role].name;
 		char *dir = rt_attempt_dir(a, l->data_dir, j->user, j->name, j->ctl.attempt, role, ct->index, ct->attempt);
 		struct exec_exit ex;
 		struct gerr e;
@@ -197,7 +197,8 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 		}
 	for (size_t p = 0; p < np; p++)
 		for (size_t g = 0; g < j->ngrps; g++)
-			if (!strcmp(j->grps[g].name, ps[p].group) && (rc = restore_group(l, j, &j->grps[g], &ps[p], a, err)))
+			if (!strcmp(grp_name(l, j, &j->grps[g]) ?: "", ps[p].group) &&
+			    (rc = restore_group(l, j, &j->grps[g], &ps[p], a, err)))
 				return rc;
 	/* gangs whose tasks wait for cells */
 	if (j->ctl.state < CTL_DELETION_PENDING)

@@ -64,7 +64,7 @@ int save_job(struct loop *l, struct job *j, struct gerr *err)
 		char *status = status_task_json(j, (uint32_t)t);
 		if (!status)
 			return gerr_set(err, GERR_NOMEM, "out of memory");
-		struct store_task st = { (int64_t)t, j->roles[c->tasks[t].role].name, c->tasks[t].index, status };
+		struct store_task st = { (int64_t)t, j->ctl.roles[c->tasks[t].role].name, c->tasks[t].index, status };
 		rc = store_task_put(l->db, j->id, c->attempt, &st, err);
 		free(status);
 		if (rc)
@@ -152,7 +152,7 @@ void run_posts(struct loop *l)
 
 static const char *role_name(const struct job *j, uint32_t t)
 {
-	return j->roles[j->ctl.tasks[t].role].name;
+	return j->ctl.roles[j->ctl.tasks[t].role].name;
 }
 
 static int attempt_event(struct loop *l, struct job *j, int64_t now, struct gerr *err)
@@ -160,8 +160,8 @@ static int attempt_event(struct loop *l, struct job *j, int64_t now, struct gerr
 	const struct ctl_job *c = &j->ctl;
 	char msg[1024];
 	char trig[300] = "";
-	if (c->trigger_role >= 0 && (size_t)c->trigger_role < j->nroles)
-		snprintf(trig, sizeof(trig), " Triggered by %s-%lld: %s.", j->roles[c->trigger_role].name,
+	if (c->trigger_role >= 0 && (size_t)c->trigger_role < j->ctl.nroles)
+		snprintf(trig, sizeof(trig), " Triggered by %s-%lld: %s.", j->ctl.roles[c->trigger_role].name,
 		         (long long)c->trigger_index, c->trigger_msg ? c->trigger_msg : "");
 	if (!c->comp.failed)
 		snprintf(msg, sizeof(msg), "Attempt %lld succeeded.%s", (long long)c->attempt, trig);
@@ -229,7 +229,8 @@ int run_apply(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 				}
 			if (j->rt)
 				memset(j->rt, 0, j->ctl.ntasks * sizeof(*j->rt));
-			arena_reset(&j->run);
+			if (j->x)
+				arena_reset(&j->x->run);
 			for (size_t g = 0; g < j->ngrps; g++)
 				j->grps[g].wanted = false;
 			if (j->ctl.attempt > 0) {
@@ -354,7 +355,7 @@ int run_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 	/* admission: would the virtual cluster ever hold it? (nothing reserved) */
 	for (size_t g = 0; g < j->ngrps; g++) {
 		struct sched_request req;
-		request_of(j, &j->grps[g], SCHED_PHASE_FILTER, &req);
+		request_of(l, j, &j->grps[g], SCHED_PHASE_FILTER, &req);
 		if (sched_schedule(l->sched, &req, now, &l->res, &e) != 0) {
 			answer_error(c, 400, "InvalidProtocolError", e.msg);
 			job_free(j);
@@ -371,7 +372,9 @@ int run_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 	}
 	row.username = c->user;
 	row.name = s->name;
-	row.debug_id = j->debug_id;
+	char debug_id[33];
+	job_debug_id(j->key, debug_id);
+	row.debug_id = debug_id;
 	row.vc = j->vc;
 	row.state = "WAITING";
 	row.sub_state = "AttemptCreationPending";
@@ -548,10 +551,10 @@ int run_observe(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 			int rc = event(l, j, now, "Warning", "LaunchFailed", msg, err);
 			if (rc)
 				return rc;
-		} else if (!j->host_note) {
-			j->host_note = true;
+		} else if (j->x && !j->x->host_note) {
+			j->x->host_note = true;
 			const struct exec_caps *caps = exec_get_caps(l->exec);
-			const struct spec_role *role = j->spec ? &j->spec->roles[j->ctl.tasks[c->task].role] : NULL;
+			const struct spec_role *role = j->x->spec ? &j->x->spec->roles[j->ctl.tasks[c->task].role] : NULL;
 			if (!caps->container_engine && role && role->image && role->image->uri) {
 				char msg[600];
 				snprintf(msg, sizeof(msg), "No container engine on this node: tasks run on the host, not in "

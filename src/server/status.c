@@ -33,8 +33,8 @@ char *status_job_json(const struct job *j)
 {
 	const struct ctl_job *c = &j->ctl;
 	json_t *trigger = json_null();
-	if (c->trigger_role >= 0 && (size_t)c->trigger_role < j->nroles)
-		trigger = json_pack("{s:s, s:I, s:s?}", "role", j->roles[c->trigger_role].name, "index",
+	if (c->trigger_role >= 0 && (size_t)c->trigger_role < j->ctl.nroles)
+		trigger = json_pack("{s:s, s:I, s:s?}", "role", j->ctl.roles[c->trigger_role].name, "index",
 		                    (json_int_t)c->trigger_index, "message", c->trigger_msg);
 	char rng[24];
 	snprintf(rng, sizeof(rng), "%llu", (unsigned long long)c->rng);
@@ -140,8 +140,8 @@ int status_job_load(struct job *j, const char *text)
 	c->trigger_msg = NULL;
 	if (json_is_object(tr)) {
 		const char *role = json_string_value(json_object_get(tr, "role"));
-		for (size_t r = 0; role && r < j->nroles; r++)
-			if (!strcmp(j->roles[r].name, role))
+		for (size_t r = 0; role && r < j->ctl.nroles; r++)
+			if (!strcmp(j->ctl.roles[r].name, role))
 				c->trigger_role = (int64_t)r;
 		c->trigger_index = num(tr, "index");
 		const char *m = json_string_value(json_object_get(tr, "message"));
@@ -174,29 +174,29 @@ int status_task_load(struct job *j, uint32_t t, const char *text)
 	bool ok = load_comp(j, json_object_get(o, "completion"), &ct->has_comp, &ct->comp);
 	ct->dirty = false;
 	const char *uid = json_string_value(json_object_get(o, "uid"));
-	if (uid && j->rt) {
+	if (uid && j->rt && j->x) {
 		struct rtask *r = &j->rt[t];
 		memset(r, 0, sizeof(*r));
 		snprintf(r->uid, sizeof(r->uid), "%s", uid);
-		r->node = arena_strdup(&j->run, json_string_value(json_object_get(o, "node")) ?: "");
-		r->ip = arena_strdup(&j->run, json_string_value(json_object_get(o, "ip")) ?: "127.0.0.1");
+		r->node = arena_strdup(&j->x->run, json_string_value(json_object_get(o, "node")) ?: "");
+		r->ip = arena_strdup(&j->x->run, json_string_value(json_object_get(o, "ip")) ?: "127.0.0.1");
 		json_t *gpus = json_object_get(o, "gpus"), *v, *list;
 		r->ngpus = json_array_size(gpus);
-		r->gpus = arena_alloc(&j->run, (r->ngpus ? r->ngpus : 1) * sizeof(int32_t));
+		r->gpus = arena_alloc(&j->x->run, (r->ngpus ? r->ngpus : 1) * sizeof(int32_t));
 		size_t i;
 		json_array_foreach(gpus, i, v) if (r->gpus) r->gpus[i] = (int32_t)json_integer_value(v);
 		json_t *ports = json_object_get(o, "ports");
 		r->nports = json_object_size(ports);
-		r->ports = arena_zalloc(&j->run, (r->nports ? r->nports : 1) * sizeof(*r->ports));
+		r->ports = arena_zalloc(&j->x->run, (r->nports ? r->nports : 1) * sizeof(*r->ports));
 		const char *label;
 		size_t k = 0;
 		json_object_foreach(ports, label, list) {
 			if (!r->ports)
 				break;
 			struct rt_port_list *pl = &r->ports[k++];
-			pl->label = arena_strdup(&j->run, label);
+			pl->label = arena_strdup(&j->x->run, label);
 			pl->n = json_array_size(list);
-			pl->ports = arena_alloc(&j->run, (pl->n ? pl->n : 1) * sizeof(int));
+			pl->ports = arena_alloc(&j->x->run, (pl->n ? pl->n : 1) * sizeof(int));
 			json_array_foreach(list, i, v) if (pl->ports) pl->ports[i] = (int)json_integer_value(v);
 		}
 		r->pid = (int)num(o, "pid");

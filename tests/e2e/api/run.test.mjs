@@ -65,12 +65,13 @@ function envOf(text) {
 
 test('a job runs to SUCCEEDED with OpenPAI\'s environment, its logs, and its GPUs', async () => {
   await submit(bob, job('envjob', {
-    // the master ends the job (minSucceededInstances defaults to its 1 instance): it lets the workers finish first
-    master: { gpu: 2, commands: ['env | sort', 'echo to-stderr >&2', 'sleep 1.5'] },
-    worker_a: { instances: 2, gpu: 1, commands: ['env | sort'] },
+    // the master's success ends the job; the workers' must not (OpenPAI's default would: minSucceededInstances = instances)
+    master: { gpu: 2, commands: ['sleep 1', 'env | sort', 'echo to-stderr >&2'] },
+    worker_a: { instances: 2, gpu: 1, completion: { minSucceededInstances: -1 }, commands: ['env | sort'] },
   }) + 'secrets:\n  key: s3cr3t-value\n');
   const d = await s.waitState(bob, 'bob~envjob', FINAL);
-  assert.equal(d.jobStatus.state, 'SUCCEEDED', JSON.stringify(d.jobStatus));
+  assert.equal(d.jobStatus.state, 'SUCCEEDED', JSON.stringify(d));
+  assert.equal(d.jobStatus.appExitTriggerTaskRoleName, 'master');
   assert.equal(d.jobStatus.appExitCode, 0);
   assert.equal(d.jobStatus.appExitType, 'Succeeded');
   assert.ok(d.jobStatus.launchedTime > 0 && d.jobStatus.completedTime >= d.jobStatus.launchedTime);
