@@ -363,6 +363,23 @@ static void stop_with_grace(void **state)
 	assert_int_equal(exec_kill(f->x, k.uid, 5), GERR_NOT_FOUND);
 }
 
+/* bash dies of the SIGTERM, a subshell traps it: the subshell still gets
+ * the grace period (openpai-runtime runs the user's commands in one). */
+static void stop_grace_for_the_whole_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct task k;
+	task_init(f, &k, "(\ntrap 'echo sub-got-term; sleep 0.3; echo sub-done; exit 0' TERM\necho ready\n"
+	                 "while true; do sleep 0.05; done\n)\n");
+	launch(f, &k);
+	assert_true(wait_for_text(k.dir, "user.pai.stdout", "ready", 10000));
+	assert_int_equal(exec_kill(f->x, k.uid, 20), 0);
+	struct exec_exit ex = wait_exited(f, k.uid, 15000);
+	assert_true(ex.stopped);
+	assert_int_equal(ex.signal, SIGTERM);   /* bash's own end */
+	assert_true(wait_for_text(k.dir, "user.pai.stdout", "sub-done", 100));
+}
+
 static void sigkill_after_grace(void **state)
 {
 	struct fixture *f = *state;
@@ -750,6 +767,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(signal_death, setup, teardown),
 		cmocka_unit_test_setup_teardown(output_logs, setup, teardown),
 		cmocka_unit_test_setup_teardown(stop_with_grace, setup, teardown),
+		cmocka_unit_test_setup_teardown(stop_grace_for_the_whole_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(sigkill_after_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(escaped_child_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(escaped_child_killed_without_cgroups, setup, teardown),

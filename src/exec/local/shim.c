@@ -557,9 +557,30 @@ static void on_signals(struct shim_run *r)
 	}
 }
 
+/* Is any process of the task's tree left (bash aside)? */
+static bool tree_alive(struct shim_run *r)
+{
+	struct gerr e;
+	if (r->task > 0 && kill(-r->task, 0) == 0)
+		return true;
+	if (!exec__cg_is_empty(&r->cg))
+		return true;
+	return !r->cg.tree[0] && exec__signal_descendants(0, &e) > 0;
+}
+
 static void supervise(struct shim_run *r)
 {
-	while (!r->bash_done) {
+	bool said = false;
+	for (;;) {
+		if (r->bash_done) {
+			/* a stop gives the whole tree its grace period, not only bash:
+			 * bash may die of the SIGTERM while a subshell traps it */
+			if (!r->stopping || r->killed || !tree_alive(r))
+				return;
+			if (!said)
+				rlog(r, "bash ended; the rest of the task's tree has until the grace period ends");
+			said = true;
+		}
 		struct pollfd p[3] = {
 			{ .fd = r->sigfd, .events = POLLIN },
 			{ .fd = r->out_r, .events = POLLIN },
@@ -570,16 +591,18 @@ static void supervise(struct shim_run *r)
 			int64_t left = r->kill_at - exec__mono_ms();
 			timeout = left < 0 ? 0 : (int)left;
 		}
+		if (r->bash_done && (timeout < 0 || timeout > 20))
+			timeout = 20;   /* no event says the tree is empty: look again soon */
 		int n = poll(p, 3, timeout);
 		if (n < 0 && errno != EINTR) {
 			rlog(r, "poll: %s", strerror(errno));
 			nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 		}
-		if (p[0].revents)
+		if (n > 0 && p[0].revents)
 			on_signals(r);
-		if (p[1].revents)
+		if (n > 0 && p[1].revents)
 			pump(r, &r->out_r, &r->lout);
-		if (p[2].revents)
+		if (n > 0 && p[2].revents)
 			pump(r, &r->err_r, &r->lerr);
 		if (r->stopping && !r->killed && exec__mono_ms() >= r->kill_at) {
 			rlog(r, "grace over: SIGKILL to the task's tree");
