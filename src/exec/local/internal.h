@@ -8,7 +8,7 @@
  *     util.c     files (atomic writes), /proc, clocks
  *     logs.c     the task's log files, rotated by size
  *     shim.c     `gantry shim`: the supervisor of one task attempt
- *     zygote.c   `gantry shim --zygote`: forks shims without an exec
+ *     zygote.c   `gantry shim --zygote`: keeps a warmed spare shim, no exec
  *     exec.c     exec_new/free/launch/kill
  *     watch.c    the watcher thread (epoll over pidfds and started sockets)
  *     adopt.c    exec_adopt, and the clean-up of a lost shim
@@ -133,7 +133,8 @@ void exec__logf_close(struct exec_logf *lf);
  * "started" line. Returns the process exit status. */
 int exec__shim_run(void);
 /* Touch what the shim will write (stack, heap, library data) so a spare
- * forked by the zygote takes its copy-on-write faults before its launch. */
+ * forked by the zygote takes its copy-on-write faults before its launch
+ * (zygote.c). */
 void exec__shim_prewarm(void);
 /* `gantry shim --zygote`: keep a spare shim ready and hand it out for each
  * request on fd 0. */

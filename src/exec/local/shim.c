@@ -35,7 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -665,43 +664,6 @@ static void finish(struct shim_run *r)
 	ex.finished_ms = exec__now_ms();
 	write_exit(r, &ex);
 	rlog(r, "task over: %s", ex.message);
-}
-
-static void __attribute__((noinline)) touch_stack(void)
-{
-	volatile char buf[192 * 1024];
-	for (size_t i = 0; i < sizeof(buf); i += 4096)
-		buf[i] = 0;
-}
-
-void exec__shim_prewarm(void)
-{
-	enum { CHUNK = 64 * 1024, CHUNKS = 8 };
-	void *p[CHUNKS];
-	char line[128], msg[256];
-	struct timespec ts;
-	struct tm tm;
-
-	/* heap: grow it and keep it (not trimmed, not mmapped per allocation) */
-	mallopt(M_MMAP_THRESHOLD, 4 << 20);
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
-	for (int i = 0; i < CHUNKS; i++)
-		if ((p[i] = malloc(CHUNK)))
-			memset(p[i], 0, CHUNK);
-	for (int i = 0; i < CHUNKS; i++)
-		free(p[i]);
-	touch_stack();
-	/* the library data the shim writes on its way to `started` */
-	json_t *j = json_loads("{\"uid\":\"u\",\"env\":[\"A=1\"],\"cpu\":0.5,\"memoryMB\":1,\"cgroups\":{}}", 0, NULL);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	free(s);
-	json_decref(j);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (snprintf(msg, sizeof(msg), "%s %lld %.2f %s", line, (long long)ts.tv_nsec, 0.5, strerror(ENOENT)) < 0)
-		return;
-	(void)sigabbrev_np(SIGKILL);
 }
 
 int exec__shim_run(void)
