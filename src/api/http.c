@@ -28,6 +28,7 @@
 
 #include "api/internal.h"
 #include "base/log.h"
+#include "server/server.h"
 
 struct api {
 	struct MHD_Daemon *daemon;
@@ -38,6 +39,7 @@ struct api {
 	char address[80];
 	atomic_int inflight;
 	pthread_mutex_t lock;         /* orders suspend against the loop's finish */
+	struct api_logs *logs;        /* log links and streams (logs.c) */
 	char *web_dir;                /* the portal's files (static.c), or NULL: API only */
 };
 
@@ -58,6 +60,7 @@ static int64_t wall_ms(void)
 struct store *api_store(struct api_request *r) { return r->api->store; }
 struct server *api_server(struct api_request *r) { return r->api->server; }
 struct auth_limiter *api_limiter(struct api_request *r) { return r->api->limiter; }
+struct api_logs *api_logs(struct api_request *r) { return r->api->logs; }
 
 /* ---- answers ----------------------------------------------------------------- */
 
@@ -140,6 +143,15 @@ int api_message(struct api_request *r, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return api_json(r, status, json_pack("{s:s}", "message", msg));
+}
+
+int api_response(struct api_request *r, int status, struct MHD_Response *resp)
+{
+	if (r->resp_custom)
+		MHD_destroy_response(r->resp_custom);
+	set_response(r, status, NULL, 0, NULL);
+	r->resp_custom = resp;
+	return 0;
 }
 
 int api_suspend(struct api_request *r)
@@ -432,9 +444,11 @@ static void dispatch(struct api_request *r)
 
 static enum MHD_Result queue(struct api_request *r)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		r->resp_len, r->resp_body ? r->resp_body : (void *)"",
-		r->resp_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp = r->resp_custom;
+	r->resp_custom = NULL;
+	if (!resp)
+		resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body ? r->resp_body : (void *)"",
+		                                       r->resp_body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
 	r->resp_body = NULL;   /* MHD owns it now */
@@ -534,6 +548,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (r->db)
 		store_conn_put(api->store, r->db);
+	if (r->resp_custom)
+		MHD_destroy_response(r->resp_custom);
 	if (r->cleanup)
 		r->cleanup(r->cleanup_arg);
 	buf_fini(&r->upload);
@@ -581,6 +597,11 @@ struct api *api_start(const struct api_config *cfg, struct gerr *err)
 		gerr_set(err, GERR_NOMEM, "api: out of memory");
 		return NULL;
 	}
+	if (!(api->logs = api_logs_new(cfg->server ? server_data_dir(cfg->server) : NULL, err))) {
+		auth_limiter_free(api->limiter);
+		free(api);
+		return NULL;
+	}
 	pthread_mutex_init(&api->lock, NULL);
 	api->store = cfg->store;
 	api->server = cfg->server;
@@ -601,6 +622,7 @@ struct api *api_start(const struct api_config *cfg, struct gerr *err)
 		gerr_set(err, GERR_IO, "cannot listen on %s: %s", cfg->listen,
 		         errno ? strerror(errno) : "libmicrohttpd refused to start");
 		auth_limiter_free(api->limiter);
+		api_logs_free(api->logs);
 		free(api->web_dir);
 		free(api);
 		return NULL;
@@ -623,9 +645,11 @@ void api_stop(struct api *a, int grace_ms)
 	if (!a)
 		return;
 	MHD_quiesce_daemon(a->daemon);
+	api_logs_shutdown(a->logs);   /* log streams would never finish on their own */
 	for (int waited = 0; atomic_load(&a->inflight) > 0 && waited < grace_ms; waited += 10)
 		usleep(10000);
 	MHD_stop_daemon(a->daemon);
+	api_logs_free(a->logs);
 	auth_limiter_free(a->limiter);
 	pthread_mutex_destroy(&a->lock);
 	free(a->web_dir);

@@ -26,7 +26,7 @@
 #include "store/store.h"
 
 #define API_MAX_BODY (4u << 20)    /* 4 MiB: 413 past it */
-#define API_MAX_PARAMS 4
+#define API_MAX_PARAMS 8
 
 enum api_auth {
 	API_NONE,          /* anyone */
@@ -79,6 +79,7 @@ struct api_request {
 	size_t resp_len;
 	const char *resp_type;
 	const char *extra_header, *extra_value;
+	struct MHD_Response *resp_custom;   /* queued instead of resp_body (api_response) */
 	char log_user[64];
 };
 
@@ -97,6 +98,9 @@ int api_fail_gerr(struct api_request *r, const struct gerr *e, const char *not_f
 int api_message(struct api_request *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int api_suspend(struct api_request *r);
+/* A response built by the handler (a file, a stream): taken, queued as is
+ * with the common headers added. */
+int api_response(struct api_request *r, int status, struct MHD_Response *resp);
 
 /* ---- inputs ----------------------------------------------------------------- */
 
@@ -118,6 +122,7 @@ bool api_field_strings(struct api_request *r, json_t *o, const char *key, const 
 struct store *api_store(struct api_request *r);
 struct server *api_server(struct api_request *r);
 struct auth_limiter *api_limiter(struct api_request *r);
+struct api_logs *api_logs(struct api_request *r);
 
 /* ---- the routes ------------------------------------------------------------ */
 
@@ -131,6 +136,17 @@ char *api_static_locate(const char *configured);
 /* Answer a GET no route matched from dir (NULL: not built): a file, or
  * index.html for the app's own paths. False: not the portal's (a 404 API). */
 bool api_static_get(struct api_request *r, const char *dir);
+
+/* logs.c: task logs (the log-link secret, and streams through follow.c) */
+struct api_logs;
+/* data_dir: where the log-link secret is kept (NULL: a new one per process).
+ * Returns owned memory (api_logs_free) or NULL with err. */
+struct api_logs *api_logs_new(const char *data_dir, struct gerr *err);
+/* Stopping: end every log stream now (before waiting for requests to finish). */
+void api_logs_shutdown(struct api_logs *l);
+void api_logs_free(struct api_logs *l);
+int api_get_task_logs(struct api_request *r);
+int api_get_task_log(struct api_request *r);
 
 /* info.c */
 int api_get_root(struct api_request *r);

@@ -91,6 +91,11 @@ const struct api_route api_routes[] = {
 	{ "PUT", JOB "/tag", API_USER, api_put_job_tag },
 	{ "DELETE", JOB "/tag", API_USER, api_delete_job_tag },
 	{ "GET", JOB "/attempts/:attempt", API_USER, api_get_job_attempt },
+	{ "GET", JOB "/attempts/:attempt/taskRoles/:role/taskIndex/:index/attempts/:taskAttempt/logs", API_USER,
+	  api_get_task_logs },
+	/* no route-level auth: a Bearer token or the signed token of the uri (logs.c) */
+	{ "GET", JOB "/attempts/:attempt/taskRoles/:role/taskIndex/:index/attempts/:taskAttempt/logs/:name", API_NONE,
+	  api_get_task_log },
 	{ "GET", JOB "/job-attempts", API_USER, api_get_job_attempts },
 	{ "GET", JOB "/job-attempts/healthz", API_USER, api_get_healthz },
 	{ "GET", JOB "/job-attempts/:attempt", API_USER, api_get_job_attempt_index },
