@@ -92,6 +92,24 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  -o, --output json the server's JSON (newest first, as OpenPAI sends it)\n"
 	  "  --server URL      another server\n",
 	  cli_job_events },
+	{ "job logs", "[--role R] [--index I] [--attempt A] [--task-attempt T] [--stdout|--stderr|--all] [-f] [--tail] JOB",
+	  "print a task's log, or follow it as it grows",
+	  "JOB is USER~NAME, or NAME for one of your own. Prints the log of one task\n"
+	  "attempt as the server has it (stdout and stderr interleaved by default),\n"
+	  "from GET .../attempts/A/taskRoles/R/taskIndex/I/attempts/T/logs/NAME.\n"
+	  "\n"
+	  "  --role R          the task role (default: the job's first)\n"
+	  "  --index I         the task's index in its role (default 0)\n"
+	  "  --attempt A       the job attempt (default: the latest)\n"
+	  "  --task-attempt T  the task's attempt (default: its latest)\n"
+	  "  --stdout          only what the task wrote on standard output\n"
+	  "  --stderr          only what it wrote on standard error\n"
+	  "  --all             both, interleaved as written (the default)\n"
+	  "  -f, --follow      keep printing as the task writes, until it ends\n"
+	  "                    (Ctrl-C stops following)\n"
+	  "  --tail            only the last 16 KiB (with -f: then follow)\n"
+	  "  --server URL      another server\n",
+	  cli_job_logs },
 	{ "user list", "[-o json]", "list users", "Prints USER, ADMIN, VIRTUAL CLUSTERS, GROUPS and EMAIL.\n\n"
 	  "  -o, --output json the server's JSON\n"
 	  "  --server URL      another server than the one logged in to\n",

@@ -55,6 +55,7 @@ int cli_job_show(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_job_stop(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_job_config(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_job_events(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_job_logs(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_list(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_show(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv);

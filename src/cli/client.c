@@ -554,6 +554,111 @@ int client_call_json(struct client *c, const char *method, const char *path, jso
 	return rc;
 }
 
+struct stream {
+	CURL *h;
+	int fd;
+	long status;
+	struct buf err;     /* an error answer's body, up to 64 KiB */
+	int write_errno;    /* writing to fd failed */
+};
+
+static size_t on_stream(char *p, size_t size, size_t n, void *arg)
+{
+	struct stream *s = arg;
+	n *= size;
+	if (!s->status)
+		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+	if (s->status < 200 || s->status >= 300) {
+		if (s->err.len < 65536)
+			buf_append(&s->err, p, n);
+		return n;
+	}
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(s->fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			s->write_errno = w < 0 ? errno : EIO;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	return n;
+}
+
+int client_stream(struct client *c, const char *path, const char *accept, int fd)
+{
+	CURL *h = c->curl;
+	struct curl_slist *hdrs = NULL;
+	struct buf url = BUF_INIT, line = BUF_INIT;
+	struct stream s = { .h = h, .fd = fd };
+	int rc = CLI_FAIL;
+
+	buf_init(&s.err);
+	buf_printf(&url, "%s%s", c->server, path);
+	curl_easy_reset(h);
+	c->errbuf[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_URL, url.data);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CLIENT_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "gantry-cli");
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	buf_printf(&line, "Accept: %s", accept ? accept : "*/*");
+	hdrs = curl_slist_append(hdrs, line.data);
+	if (c->token) {
+		buf_clear(&line);
+		buf_printf(&line, "Authorization: Bearer %s", c->token);
+		hdrs = curl_slist_append(hdrs, line.data);
+		explicit_bzero(line.data, line.len);
+	}
+	if (!hdrs || url.oom || line.oom) {
+		fprintf(stderr, "gantry: out of memory\n");
+		goto out;
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	CURLcode cc = curl_easy_perform(h);
+	if (!s.status)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &s.status);
+	if (s.write_errno) {
+		fprintf(stderr, "gantry: cannot write the log: %s\n", strerror(s.write_errno));
+		goto out;
+	}
+	if (s.status >= 300 && s.status < 400) {
+		fprintf(stderr, "gantry: %s answers HTTP %ld, a redirect; give the final address with --server\n", c->server,
+		        s.status);
+		goto out;
+	}
+	if (s.status && (s.status < 200 || s.status >= 300)) {
+		client_print_error(c, s.status, &s.err);
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		if (s.status)
+			fprintf(stderr, "gantry: the stream from %s was cut: %s\n", c->server,
+			        c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+		else
+			fprintf(stderr, "gantry: cannot reach %s: %s\n", c->server,
+			        c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	rc = CLI_OK;
+out:
+	for (struct curl_slist *l = hdrs; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(hdrs);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	buf_fini(&s.err);
+	buf_fini(&line);
+	buf_fini(&url);
+	return rc;
+}
+
 void client_pathf(struct client *c, struct buf *path, const char *fmt, ...)
 {
 	va_list ap;

@@ -175,6 +175,15 @@ void client_print_error(struct client *c, long status, const struct buf *body);
 /* client_call with a JSON body (borrowed; NULL for none) and a JSON answer,
  * returned owned in *out (json_decref). */
 int client_call_json(struct client *c, const char *method, const char *path, json_t *body, json_t **out);
+/*
+ * GET path and copy a 2xx answer's body to fd as it arrives: no size limit
+ * and no total timeout (a log stream lasts as long as its task; TCP
+ * keep-alive notices a dead server). accept is the Accept header. Returns
+ * CLI_OK when the server ended the answer normally; CLI_FAIL after printing
+ * the server's error, or that the stream was cut, or that fd could not be
+ * written.
+ */
+int client_stream(struct client *c, const char *path, const char *accept, int fd);
 
 /* Build a path from fmt where each %s is replaced by its argument escaped
  * as one URL path segment (curl_easy_escape); %% is a percent sign. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * jobs_cmd.c — `gantry job submit|list|show|stop|config|events`: the job
+ * jobs_cmd.c — `gantry job submit|list|show|stop|config|events|logs`: the job
  * commands that talk to the server (`job validate`, which does not, is in
  * job.c).
  *
@@ -9,8 +9,10 @@
  * server's own answer, unchanged but for indentation.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -355,6 +357,126 @@ int cli_job_events(const struct cli_cmd *cmd, int argc, char **argv)
 	client_table_fini(&t);
 out:
 	json_decref(reply);
+	buf_fini(&path);
+	client_close(&c);
+	return rc;
+}
+
+/* ---- logs ------------------------------------------------------------------------ */
+
+static bool is_index(const char *s)
+{
+	return s && *s && strlen(s) <= 9 && strspn(s, "0123456789") == strlen(s);
+}
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	_exit(130);   /* every byte received is already written: nothing to flush */
+}
+
+/* A number of the job detail as text ("0" when it has none yet). */
+static const char *num_or_zero(const json_t *v, char *out, size_t len)
+{
+	snprintf(out, len, "%lld", json_is_integer(v) ? (long long)json_integer_value(v) : 0LL);
+	return out;
+}
+
+int cli_job_logs(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const char *role = NULL, *index = NULL, *attempt = NULL, *task_attempt = NULL;
+	bool out = false, err = false, all = false, follow = false, tail = false;
+	const struct client_opt extra[] = {
+		{ "--role", NULL, CLIENT_VALUE, &role },
+		{ "--index", NULL, CLIENT_VALUE, &index },
+		{ "--attempt", NULL, CLIENT_VALUE, &attempt },
+		{ "--task-attempt", NULL, CLIENT_VALUE, &task_attempt },
+		{ "--stdout", NULL, CLIENT_FLAG, &out },
+		{ "--stderr", NULL, CLIENT_FLAG, &err },
+		{ "--all", NULL, CLIENT_FLAG, &all },
+		{ "--follow", "-f", CLIENT_FLAG, &follow },
+		{ "--tail", NULL, CLIENT_FLAG, &tail },
+		CLIENT_OPT_END,
+	};
+	struct client c;
+	struct buf path = BUF_INIT;
+	json_t *job = NULL;
+	char a_buf[32], i_buf[32], t_buf[32];
+	int rc;
+
+	if ((rc = open_job(cmd, argc, argv, false, &c, &path, "", extra)))
+		goto out;
+	if (out + err + all > 1) {
+		rc = cli_usage_error(cmd, "--stdout, --stderr and --all exclude each other");
+		goto out;
+	}
+	const char *opt_names[] = { "--index", "--attempt", "--task-attempt" };
+	const char *opt_values[] = { index, attempt, task_attempt };
+	for (int i = 0; i < 3; i++)
+		if (opt_values[i] && !is_index(opt_values[i])) {
+			rc = cli_usage_error(cmd, "%s must be a number >= 0 (got '%s')", opt_names[i], opt_values[i]);
+			goto out;
+		}
+	if (!index)
+		index = "0";
+	/* what was not given comes from the job: its latest attempt, its first
+	 * role, that task's latest attempt */
+	if (!role || !attempt || !task_attempt) {
+		if ((rc = client_call_json(&c, "GET", buf_str(&path), NULL, &job)))
+			goto out;
+		json_t *roles = json_object_get(job, "taskRoles");
+		if (!role) {
+			void *it = json_object_iter(roles);
+			if (!it) {
+				fprintf(stderr, "gantry: the job has no task roles to show the logs of\n");
+				rc = CLI_FAIL;
+				goto out;
+			}
+			role = json_object_iter_key(it);
+		} else if (json_object_size(roles) && !json_object_get(roles, role)) {
+			struct buf names = BUF_INIT;
+			const char *k;
+			json_t *v;
+			json_object_foreach(roles, k, v)
+				buf_printf(&names, "%s%s", names.len ? ", " : "", k);
+			fprintf(stderr, "gantry: the job has no task role '%s' (it has: %s)\n", role, buf_str(&names));
+			buf_fini(&names);
+			rc = CLI_FAIL;
+			goto out;
+		}
+		json_t *tasks = json_object_get(json_object_get(roles, role), "taskStatuses");
+		json_t *task = json_array_get(tasks, (size_t)atoll(index));
+		if (json_is_array(tasks) && !task) {
+			fprintf(stderr, "gantry: task role '%s' has %zu task%s: no index %s\n", role, json_array_size(tasks),
+			        json_array_size(tasks) == 1 ? "" : "s", index);
+			rc = CLI_FAIL;
+			goto out;
+		}
+		if (!attempt)
+			attempt = num_or_zero(json_object_get(json_object_get(job, "jobStatus"), "attemptId"), a_buf,
+			                      sizeof(a_buf));
+		if (!task_attempt)
+			task_attempt = num_or_zero(json_object_get(task, "attemptId"), t_buf, sizeof(t_buf));
+	}
+	snprintf(i_buf, sizeof(i_buf), "%lld", atoll(index));
+	client_pathf(&c, &path, "/attempts/%s/taskRoles/%s/taskIndex/%s/attempts/%s/logs/%s", attempt, role, i_buf,
+	             task_attempt, out ? "stdout" : err ? "stderr" : "all");
+	if (tail)
+		client_query(&c, &path, "tail-mode", "true");
+	if (follow)
+		client_query(&c, &path, "follow", "true");
+	if (path.oom) {
+		fprintf(stderr, "gantry: out of memory\n");
+		rc = CLI_FAIL;
+		goto out;
+	}
+	fflush(stdout);
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	rc = client_stream(&c, buf_str(&path), "text/plain", STDOUT_FILENO);
+out:
+	json_decref(job);
 	buf_fini(&path);
 	client_close(&c);
 	return rc;
