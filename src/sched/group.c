@@ -440,10 +440,11 @@ int sched__group_create_allocated(struct sched *s, const struct sched_request *r
 					pp->preassigned != NULL, should_lazy, &v, &lazy);
 				if (!p)
 					continue;   /* gone from the config: ignored, the pod keeps running */
-				if (sched__undoom_above(s, p)) {
+				if (sched__undoom_above(s, p, v ? v->preassigned : NULL)) {
 					/* it runs inside a cell doomed to bad hardware (a restart
-					 * reports bad nodes before the pods): that cell is in use,
-					 * not free; HiveD would bind it twice */
+					 * reports bad nodes before the pods) that is not the VC
+					 * cell it maps to: that cell is in use, not free; HiveD
+					 * would take it twice */
 					p = find_allocated_leaf(s, req, g, b->chain, pp->node, pp->leaves[li],
 					                        pp->preassigned ? pp->preassigned[li] : NULL,
 					                        pp->preassigned != NULL, should_lazy, &v, &lazy);

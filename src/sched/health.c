@@ -198,11 +198,11 @@ bool sched__undoom_for(struct sched *s, struct sched__cell *v, const struct sche
 	return sched__binding_agrees(v, p);
 }
 
-bool sched__undoom_above(struct sched *s, struct sched__cell *p)
+bool sched__undoom_above(struct sched *s, struct sched__cell *p, const struct sched__cell *keep)
 {
 	for (struct sched__cell *c = p; c; c = c->parent)
 		if (c->doomed_idx >= 0) {
-			if (!c->peer || c->peer->vc >= s->nvcs)
+			if (!c->peer || c->peer == keep || c->peer->vc >= s->nvcs)
 				return false;
 			undoom(s, c);
 			return true;

@@ -375,9 +375,11 @@ void sched__release_bad(struct sched *s, struct sched__cell *c);
  * back. True when binding v to p now agrees with the bindings in place. */
 bool sched__undoom_for(struct sched *s, struct sched__cell *v, const struct sched__cell *p);
 /* A job is found running in physical cell p (a commit, a recovery): if p
- * or an ancestor is doomed, it is in use, not free: give it back. True when
- * something was undoomed. */
-bool sched__undoom_above(struct sched *s, struct sched__cell *p);
+ * or an ancestor is doomed, it is in use, not free: give it back, unless it
+ * is doomed to `keep`, the very VC cell the job maps to (then allocating
+ * the leaf turns it into an ordinary allocated cell, as in HiveD). True
+ * when something was undoomed. */
+bool sched__undoom_above(struct sched *s, struct sched__cell *p, const struct sched__cell *keep);
 
 /* ---- topology.c ---------------------------------------------------------- */
 
