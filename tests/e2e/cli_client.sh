@@ -100,8 +100,10 @@ taskRoles:
       gpu: 0
     commands:
       - echo hello
+      - sleep 300
 EOF
-sed 's/^name: cpu-job$/name: cpu-job-2/; s/instances: 2/instances: 1/' "$T/cpu.yaml" >"$T/cpu2.yaml"
+# cpu-job runs until stopped; cpu-job-2 ends at once
+sed 's/^name: cpu-job$/name: cpu-job-2/; s/instances: 2/instances: 1/; s/sleep 300/exit 0/' "$T/cpu.yaml" >"$T/cpu2.yaml"
 
 run "$G" vc show default -o json
 gpus=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["resourcesTotal"]["gpu"]))' "$T/stdout" 2>/dev/null || echo 0)
@@ -174,6 +176,12 @@ expect_py 'd["totalCount"] >= 1 and d["data"][0]["reason"]' "events -o json"
 
 run "$G" job stop cpu-job
 expect_rc 0 "stop";                  expect_out "^stopped admin~cpu-job$" "stop names the job"
+# its tasks get SIGTERM: STOPPING, then STOPPED once they are gone
+for i in $(seq 1 100); do
+	"$G" job list --state STOPPED -o json >"$T/stopped.json" 2>/dev/null
+	grep -q cpu-job "$T/stopped.json" && break
+	sleep 0.1
+done
 run "$G" job list --state STOPPED -o json
 expect_py '[j["name"] for j in d] == ["cpu-job"]' "the stopped job is STOPPED"
 run "$G" job events admin~cpu-job
