@@ -282,7 +282,7 @@ int api_put_job_execution(struct api_request *r)
 	if (!strcmp(value, "START"))
 		/* as OpenPAI: a job only ever starts once; re-run means a new name */
 		return api_json(r, 202, json_pack("{s:i, s:s}", "status", 202, "message", "Execute job successfully."));
-	if (server_stop(api_server(r), j.username, j.name, r->user.username, submitted, r) != 0)
+	if (server_stop(api_server(r), j.id, j.username, j.name, r->user.username, submitted, r) != 0)
 		return api_fail(r, 503, "UnknownError", "The server is stopping; try again.");
 	return api_suspend(r);
 }

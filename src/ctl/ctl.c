@@ -229,14 +229,17 @@ int ctl_job_alloc_tasks(struct ctl_job *j)
 	size_t n = 0;
 	for (size_t r = 0; r < j->nroles; r++)
 		n += (size_t)j->roles[r].ntasks;
-	struct ctl_task *t = calloc(n ? n : 1, sizeof(*t));
+	struct ctl_task *t = j->tasks_borrowed ? j->tasks : calloc(n ? n : 1, sizeof(*t));
 	if (!t)
 		return -1;
 	for (size_t i = 0; i < j->ntasks; i++)
 		comp_clear(&j->tasks[i].comp);
-	free(j->tasks);
-	j->tasks = t;
-	j->ntasks = n;
+	if (!j->tasks_borrowed) {
+		free(j->tasks);
+		j->tasks = t;
+	}
+	memset(t, 0, n * sizeof(*t));
+	j->ntasks = (uint32_t)n;
 	size_t k = 0;
 	for (size_t r = 0; r < j->nroles; r++)
 		for (int64_t i = 0; i < j->roles[r].ntasks; i++, k++) {
@@ -246,7 +249,8 @@ int ctl_job_alloc_tasks(struct ctl_job *j)
 	return 0;
 }
 
-int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, uint32_t nroles, struct ctl_policy retry)
+int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, uint32_t nroles, struct ctl_policy retry,
+                 struct ctl_task *tasks)
 {
 	memset(j, 0, sizeof(*j));
 	j->roles = roles;
@@ -254,6 +258,8 @@ int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, uint32_t nrole
 	j->retry = retry;
 	j->trigger_role = j->trigger_index = -1;
 	j->state = CTL_CREATION_PENDING;
+	j->tasks = tasks;
+	j->tasks_borrowed = tasks != NULL;
 	return ctl_job_alloc_tasks(j);
 }
 
@@ -261,7 +267,8 @@ void ctl_job_fini(struct ctl_job *j)
 {
 	for (size_t i = 0; i < j->ntasks; i++)
 		comp_clear(&j->tasks[i].comp);
-	free(j->tasks);
+	if (!j->tasks_borrowed)
+		free(j->tasks);
 	comp_clear(&j->comp);
 	free(j->trigger_msg);
 	memset(j, 0, sizeof(*j));

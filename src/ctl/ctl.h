@@ -115,6 +115,7 @@ struct ctl_job {
 	bool stop;                    /* executionType STOP */
 	bool has_comp;                /* the current attempt's completion (write-once) */
 	bool dirty;
+	bool tasks_borrowed;          /* tasks belong to the caller */
 	int32_t attempt;              /* job attempt id; only moves forward */
 	int32_t retries, accountable;
 	int32_t pending_accountable;  /* the retry decided at AttemptCompleted counts */
@@ -158,8 +159,11 @@ struct ctl_actions {
 void ctl_actions_init(struct ctl_actions *a);
 void ctl_actions_fini(struct ctl_actions *a);
 
-/* Set up a job that has not started; roles are borrowed. 0 or -1 (no memory). */
-int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, uint32_t nroles, struct ctl_policy retry);
+/* Set up a job that has not started; roles are borrowed. tasks, when not
+ * NULL, is zeroed room for every task (Σ roles' ntasks), owned by the
+ * caller; else ctl allocates it. 0 or -1 (no memory). */
+int ctl_job_init(struct ctl_job *j, const struct ctl_role *roles, uint32_t nroles, struct ctl_policy retry,
+                 struct ctl_task *tasks);
 void ctl_job_fini(struct ctl_job *j);
 /* Make room for the current attempt's tasks (recovery fills them in). */
 int ctl_job_alloc_tasks(struct ctl_job *j);

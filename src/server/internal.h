@@ -55,7 +55,7 @@ const struct exec_caps *loop_exec_caps(struct loop *l);
 void loop_stop(struct loop *l);
 int loop_submit(struct loop *l, const struct spec_job *job, const char *user, const char *text,
                 size_t len, server_done_fn done, void *ctx);
-int loop_stop_job(struct loop *l, const char *user, const char *name, const char *by,
+int loop_stop_job(struct loop *l, int64_t id, const char *user, const char *name, const char *by,
                   server_done_fn done, void *ctx);
 
 /* server.c: the loop publishes snapshots here (takes the reference) */

@@ -28,8 +28,7 @@ void job_free(struct job *j)
 		spec_job_free(j->x->spec);
 		free(j->x);
 	}
-	struct arena a = j->mem;
-	arena_fini(&a);
+	free(j);
 }
 
 bool job_placed(const struct job *j)
@@ -190,7 +189,6 @@ void job_link(struct loop *l, struct job *j)
 	else
 		l->first = j;
 	l->last = j;
-	hmap_put(&l->by_key, j->key, j);
 	idmap_put(&l->by_id, j->id, j);
 	count_job(l, j, +1);
 }
@@ -215,7 +213,8 @@ void job_unlink(struct loop *l, struct job *j)
 		j->next->prev = j->prev;
 	else
 		l->last = j->prev;
-	hmap_del(&l->by_key, j->key);
+	if (j->x)
+		hmap_del(&l->by_key, j->key);
 	struct idmap_slot *s = idmap_find(&l->by_id, j->id);
 	if (s)
 		*s = (struct idmap_slot){ -1, NULL };
@@ -289,16 +288,40 @@ const char *pod_name(struct loop *l, const struct job *j, uint32_t task)
 
 static size_t al(size_t n)
 {
-	return (n + 15) & ~(size_t)15;   /* the arena's alignment */
+	return (n + 7) & ~(size_t)7;   /* bump()'s alignment */
 }
 
-/* The bytes job_from_spec allocates, so the job fits in one chunk. */
+/* A job is one block: the struct, then its fixed parts, carved in order. */
+struct bump {
+	char *p, *end;
+};
+
+static void *bump(struct bump *b, size_t n)
+{
+	n = al(n ? n : 1);
+	if ((size_t)(b->end - b->p) < n)
+		return NULL;
+	void *r = b->p;
+	b->p += n;
+	return r;   /* zeroed: the block is calloc'd */
+}
+
+static char *bump_str(struct bump *b, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *r = bump(b, n);
+	if (r)
+		memcpy(r, s, n);
+	return r;
+}
+
+/* The bytes job_from_spec carves, so the job is one exact block. */
 static size_t job_size(const struct spec_job *s, const char *user)
 {
 	size_t u = strlen(user), n = strlen(s->name), tasks = (size_t)s->total_tasks;
 	size_t size = al(sizeof(struct job)) + al(u + n + 2);
 	size_t ngrps = s->gang ? 1 : tasks;
-	size += al(ngrps * sizeof(struct grp)) + 2 * al(tasks * sizeof(uint32_t)) + al(s->nroles * sizeof(struct ctl_role));
+	size += al(ngrps * sizeof(struct grp)) + al(tasks * sizeof(struct ctl_task)) + al(s->nroles * sizeof(struct ctl_role));
 	for (size_t r = 0; r < s->nroles; r++) {
 		const struct spec_role *role = &s->roles[r];
 		size += al(strlen(role->name) + 1);
@@ -311,7 +334,7 @@ static size_t job_size(const struct spec_job *s, const char *user)
 	}
 	if (s->gang)
 		size += al(s->nroles * sizeof(struct sched_member)) + al(tasks * sizeof(uint32_t));
-	return size + 16;
+	return size;
 }
 
 /*
@@ -322,53 +345,53 @@ static size_t job_size(const struct spec_job *s, const char *user)
 struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *user, int64_t id,
                           struct gerr *err)
 {
-	struct arena a;
-	arena_init(&a, job_size(s, user));
-	struct job *j = arena_zalloc(&a, sizeof(*j));
-	if (!j) {
-		arena_fini(&a);
+	size_t size = job_size(s, user);
+	char *block = calloc(1, size);
+	if (!block) {
 		gerr_set(err, GERR_NOMEM, "out of memory");
 		return NULL;
 	}
+	struct bump b = { block, block + size };
+	struct job *j = bump(&b, sizeof(*j));
 	size_t ntasks = (size_t)s->total_tasks;
 	j->id = id;
 	j->user = intern(l, user);
 	j->vc = intern(l, s->virtual_cluster);
-	j->key = adupf(&a, "%s~%s", user, s->name);
+	if ((j->key = bump(&b, strlen(user) + strlen(s->name) + 2)))
+		sprintf(j->key, "%s~%s", user, s->name);
 	j->name = j->key ? j->key + strlen(user) + 1 : NULL;
 	j->priority = s->priority;
 	j->lazy = s->lazy_preemption;
 	j->gang = s->gang;
 	for (size_t r = 0; r < s->nroles; r++) {
 		if (s->roles[r].sku_type && !j->leaf_type)
-			j->leaf_type = arena_strdup(&a, s->roles[r].sku_type);
+			j->leaf_type = bump_str(&b, s->roles[r].sku_type);
 		if (s->roles[r].pinned_cell_id && !j->pinned)
-			j->pinned = arena_strdup(&a, s->roles[r].pinned_cell_id);
+			j->pinned = bump_str(&b, s->roles[r].pinned_cell_id);
 	}
 	if (!j->user || !j->name || !j->key || !j->vc)
 		goto nomem;
-	struct ctl_role *roles = arena_zalloc(&a, (s->nroles ? s->nroles : 1) * sizeof(*roles));
-	j->task_grp = arena_alloc(&a, (ntasks ? ntasks : 1) * sizeof(uint32_t));
-	j->task_pod = arena_alloc(&a, (ntasks ? ntasks : 1) * sizeof(uint32_t));
-	if (!roles || !j->task_grp || !j->task_pod)
+	struct ctl_role *roles = bump(&b, s->nroles * sizeof(*roles));
+	struct ctl_task *tasks = bump(&b, ntasks * sizeof(*tasks));
+	if (!roles || !tasks)
 		goto nomem;
 	for (size_t r = 0; r < s->nroles; r++) {
 		const struct spec_role *sr = &s->roles[r];
-		roles[r] = (struct ctl_role){ arena_strdup(&a, sr->name), sr->instances, sr->min_failed,
+		roles[r] = (struct ctl_role){ bump_str(&b, sr->name), sr->instances, sr->min_failed,
 		                              sr->min_succeeded, { sr->task_retry.fancy, (int32_t)sr->task_retry.max } };
 		if (!roles[r].name)
 			goto nomem;
 	}
 
 	size_t ngrps = s->gang ? 1 : ntasks;
-	j->grps = arena_zalloc(&a, (ngrps ? ngrps : 1) * sizeof(*j->grps));
+	j->grps = bump(&b, ngrps * sizeof(*j->grps));
 	if (!j->grps)
 		goto nomem;
 	j->ngrps = ngrps;
 	for (size_t g = 0; g < ngrps; g++) {
 		size_t members = s->gang ? s->nroles : 1, pods = s->gang ? ntasks : 1;
-		j->grps[g].members = arena_zalloc(&a, (members ? members : 1) * sizeof(struct sched_member));
-		j->grps[g].pod_task = arena_zalloc(&a, (pods ? pods : 1) * sizeof(uint32_t));
+		j->grps[g].members = bump(&b, members * sizeof(struct sched_member));
+		j->grps[g].pod_task = bump(&b, pods * sizeof(uint32_t));
 		j->grps[g].last_wait = -1;
 		if (!j->grps[g].members || !j->grps[g].pod_task)
 			goto nomem;
@@ -393,20 +416,15 @@ struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *
 		}
 		pos += (uint32_t)role->instances;
 	}
-	for (size_t k = 0; k < j->ngrps; k++)
-		for (size_t p = 0; p < j->grps[k].npods; p++) {
-			j->task_grp[j->grps[k].pod_task[p]] = (uint32_t)k;
-			j->task_pod[j->grps[k].pod_task[p]] = (uint32_t)p;
-		}
-	if (ctl_job_init(&j->ctl, roles, (uint32_t)s->nroles, (struct ctl_policy){ s->retry.fancy, (int32_t)s->retry.max }))
+	if (ctl_job_init(&j->ctl, roles, (uint32_t)s->nroles, (struct ctl_policy){ s->retry.fancy, (int32_t)s->retry.max },
+	                 tasks))
 		goto nomem;
-	j->mem = a;
 	return j;
 nomem:
 	gerr_set(err, GERR_NOMEM, "out of memory");
 fail:
 	ctl_job_fini(&j->ctl);
-	arena_fini(&a);
+	free(block);
 	return NULL;
 }
 

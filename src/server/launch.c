@@ -33,6 +33,7 @@ int ensure_run_state(struct loop *l, struct job *j, struct gerr *err)
 			return gerr_set(err, GERR_NOMEM, "out of memory");
 		arena_init(&j->x->run, 1024);
 		job_debug_id(j->key, j->x->debug_id);
+		hmap_put(&l->by_key, j->key, j);   /* preemption finds placed jobs by name */
 	}
 	if (!j->x->spec) {
 		struct arena a;

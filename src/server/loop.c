@@ -262,13 +262,14 @@ int loop_submit(struct loop *l, const struct spec_job *job, const char *user, co
 	return enqueue(l, c);
 }
 
-int loop_stop_job(struct loop *l, const char *user, const char *name, const char *by, server_done_fn done,
-                  void *ctx)
+int loop_stop_job(struct loop *l, int64_t id, const char *user, const char *name, const char *by,
+                  server_done_fn done, void *ctx)
 {
 	struct cmd *c = calloc(1, sizeof(*c));
 	if (!c)
 		return GERR_NOMEM;
 	c->type = CMD_STOP;
+	c->job_id = id;
 	c->user = user;
 	c->name = name;
 	c->by = by;

@@ -29,13 +29,13 @@
  * when needed (grp_name, pod_name), so a waiting job stays small. */
 struct grp {
 	struct sched_member *members; /* merged by size, in first-appearance order */
-	size_t nmembers;
 	uint32_t *pod_task;           /* pod i (request order) → task position */
-	size_t npods;
+	uint32_t nmembers;
+	uint32_t npods;
+	uint32_t live;                /* placed pods not yet released */
+	int32_t last_wait;            /* SCHED_WAIT_* last reported, -1 none */
 	bool placed;                  /* holds cells: its placement row exists */
 	bool wanted;                  /* waiting for cells */
-	size_t live;                  /* placed pods not yet released */
-	int last_wait;                /* SCHED_WAIT_* last reported, -1 none */
 };
 
 /* The executor's view of a task's current attempt. */
@@ -67,11 +67,8 @@ struct job {
 	char *leaf_type, *pinned;     /* NULL: any / none */
 	bool lazy;
 	bool gang;
-	int64_t seq;                  /* submission order */
-	struct grp *grps;
+	struct grp *grps;             /* one (gang), or one per task in task order */
 	size_t ngrps;
-	uint32_t *task_grp;           /* task position → its group */
-	uint32_t *task_pod;           /* task position → pod slot in that group */
 	struct ctl_job ctl;
 	struct rtask *rt;             /* ctl.ntasks, malloc'd at first placement */
 	struct jrun *x;               /* likewise */
@@ -79,7 +76,7 @@ struct job {
 	bool retry;                   /* try to place in this iteration */
 	bool done;                    /* Completed: unlink after this iteration */
 	struct job *prev, *next;      /* all jobs, submission order */
-	struct arena mem;             /* everything above that is fixed */
+	/* the fixed parts (names, gangs, roles, tasks) follow in the same block */
 };
 
 enum cmd_type { CMD_SUBMIT, CMD_STOP, CMD_STARTED, CMD_EXITED, CMD_LAUNCHED, CMD_KILLED };
@@ -144,11 +141,10 @@ struct loop {
 	bool stopping;
 	/* loop thread only */
 	struct job *first, *last;
-	struct hmap by_key;           /* user~name → job */
+	struct hmap by_key;           /* user~name → job, for jobs with run state (placed once) */
 	struct idmap by_id;           /* store id → job */
 	struct hmap by_uid;           /* task attempt uid → job */
 	struct rt_ports *ports;
-	int64_t seq;
 	size_t ntimed;                /* jobs with wake_at set */
 	bool freed;                   /* cells were freed: retry waiting jobs */
 	bool changed;                 /* republish the snapshot */
@@ -164,6 +160,12 @@ struct loop {
 	int grace_s;                  /* SIGTERM → SIGKILL on stop */
 	const char *const *base_env;  /* the host environment tasks start from */
 };
+
+/* The gang task t belongs to. */
+static inline struct grp *grp_of(struct job *j, uint32_t t)
+{
+	return j->gang ? &j->grps[0] : &j->grps[t];
+}
 
 /* jobs.c */
 struct job *job_from_spec(struct loop *l, const struct spec_job *s, const char *user, int64_t id,

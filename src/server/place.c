@@ -170,7 +170,7 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 int release_task(struct loop *l, struct job *j, uint32_t t, int64_t now, struct gerr *err)
 {
 	(void)now;
-	struct grp *g = &j->grps[j->task_grp[t]];
+	struct grp *g = grp_of(j, t);
 	if (j->rt && j->rt[t].uid[0]) {
 		hmap_del(&l->by_uid, j->rt[t].uid);
 		rt_ports_release(l->ports, j->rt[t].uid);
@@ -303,7 +303,7 @@ static int by_priority(const void *a, const void *b)
 	const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return x->id < y->id ? -1 : x->id > y->id;   /* ids follow submission order */
 }
 
 static bool waits(const struct job *j)

@@ -156,7 +156,6 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 		         sj->ndiags ? sj->diags[0].msg : e.msg);
 		return 0;
 	}
-	j->seq = ++l->seq;
 	job_link(l, j);
 	struct store_placement *ps;
 	size_t np = 0;
@@ -203,8 +202,8 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 	/* gangs whose tasks wait for cells */
 	if (j->ctl.state < CTL_DELETION_PENDING)
 		for (uint32_t t = 0; t < j->ctl.ntasks; t++)
-			if (j->ctl.tasks[t].state == CTL_CREATION_PENDING && !j->grps[j->task_grp[t]].placed) {
-				j->grps[j->task_grp[t]].wanted = true;
+			if (j->ctl.tasks[t].state == CTL_CREATION_PENDING && !grp_of(j, t)->placed) {
+				grp_of(j, t)->wanted = true;
 				want(l, j);
 			}
 	if ((rc = adopt_tasks(l, j, now, a, err)))

@@ -242,7 +242,7 @@ int run_apply(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 			}
 			break;
 		case CTL_ACT_PLACE: {
-			struct grp *g = &j->grps[j->task_grp[a->task]];
+			struct grp *g = grp_of(j, (uint32_t)a->task);
 			if (!g->placed) {
 				g->wanted = true;
 				want(l, j);
@@ -339,8 +339,13 @@ int run_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 	char key[600];
 	struct gerr e;
 
+	/* names are unique per user forever: checked before admission, whose
+	 * scheduler groups are named after the job */
 	snprintf(key, sizeof(key), "%s~%s", c->user, s->name);
-	if (hmap_get(&l->by_key, key)) {
+	int exists = store_job_exists(l->db, c->user, s->name, err);
+	if (exists < 0)
+		return exists;
+	if (exists) {
 		char msg[700];
 		snprintf(msg, sizeof(msg), "Job %s already exists.", key);
 		answer_error(c, 409, "ConflictJobError", msg);
@@ -403,7 +408,6 @@ int run_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 		return rc;   /* the batch fails: err is set */
 	}
 	j->id = row.id;
-	j->seq = ++l->seq;
 	j->ctl.rng = (uint64_t)row.id * 0x9E3779B97F4A7C15ull ^ (uint64_t)now;
 	char msg[512];
 	snprintf(msg, sizeof(msg), "Submitted by %s to virtual cluster %s: %zu task role%s, %lld task%s, %lld GPU%s.",
@@ -427,7 +431,7 @@ int run_stop(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 {
 	char key[600], msg[700];
 	snprintf(key, sizeof(key), "%s~%s", c->user, c->name);
-	struct job *j = hmap_get(&l->by_key, key);
+	struct job *j = job_by_id(l, c->job_id);
 	if (j && !j->done) {
 		snprintf(msg, sizeof(msg), "Stopped at the request of %s.", c->by);
 		if (ctl_stop(&j->ctl, msg, now, &l->acts) == 0) {

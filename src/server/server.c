@@ -86,10 +86,10 @@ int server_submit(struct server *s, const struct spec_job *job, const char *user
 	return loop_submit(s->loop, job, user, text, len, done, ctx);
 }
 
-int server_stop(struct server *s, const char *user, const char *name, const char *by,
+int server_stop(struct server *s, int64_t id, const char *user, const char *name, const char *by,
                 server_done_fn done, void *ctx)
 {
-	return loop_stop_job(s->loop, user, name, by, done, ctx);
+	return loop_stop_job(s->loop, id, user, name, by, done, ctx);
 }
 
 static json_t *make_info(const struct server *s)

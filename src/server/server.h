@@ -71,9 +71,9 @@ typedef void (*server_done_fn)(void *ctx, int status, char *body);
 int server_submit(struct server *s, const struct spec_job *job, const char *user, const char *text,
                   size_t len, server_done_fn done, void *ctx);
 
-/* Stop user~name (the loop checks it exists; the caller checked rights):
- * a waiting job stops at once, a placed one releases its cells. */
-int server_stop(struct server *s, const char *user, const char *name, const char *by,
+/* Stop job `id`, user~name (the caller checked it exists and the rights):
+ * a waiting job stops at once, a running one stops its tasks first. */
+int server_stop(struct server *s, int64_t id, const char *user, const char *name, const char *by,
                 server_done_fn done, void *ctx);
 
 #endif

@@ -88,7 +88,15 @@ static int64_t num(json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
-static bool load_comp(struct job *j, json_t *o, bool *has, struct ctl_completion *c)
+/* Phrases are static strings: the exit-code table's, looked up again. */
+static const char *phrase_of(int code)
+{
+	struct rt_exit_spec spec;
+	rt_exit_spec_for(code, &spec);
+	return spec.phrase ? spec.phrase : "";
+}
+
+static bool load_comp(json_t *o, bool *has, struct ctl_completion *c)
 {
 	free(c->diag);
 	memset(c, 0, sizeof(*c));
@@ -96,13 +104,13 @@ static bool load_comp(struct job *j, json_t *o, bool *has, struct ctl_completion
 	if (!*has)
 		return true;
 	c->code = (int)num(o, "code");
-	c->phrase = arena_strdup(&j->mem, json_string_value(json_object_get(o, "phrase")) ?: "");
+	c->phrase = phrase_of(c->code);
 	c->failed = json_is_true(json_object_get(o, "failed"));
 	c->attrs = (unsigned)num(o, "attrs");
 	const char *diag = json_string_value(json_object_get(o, "diag"));
 	c->diag = diag ? strdup(diag) : NULL;
 	c->ms = num(o, "ms");
-	return c->phrase != NULL;
+	return true;
 }
 
 int status_job_load(struct job *j, const char *text)
@@ -133,7 +141,7 @@ int status_job_load(struct job *j, const char *text)
 	c->pending_accountable = num(o, "pendingAccountable");
 	const char *rng = json_string_value(json_object_get(o, "rng"));
 	c->rng = rng ? strtoull(rng, NULL, 10) : 0;
-	bool ok = load_comp(j, json_object_get(o, "completion"), &c->has_comp, &c->comp);
+	bool ok = load_comp(json_object_get(o, "completion"), &c->has_comp, &c->comp);
 	json_t *tr = json_object_get(o, "trigger");
 	c->trigger_role = c->trigger_index = -1;
 	free(c->trigger_msg);
@@ -171,7 +179,7 @@ int status_task_load(struct job *j, uint32_t t, const char *text)
 	ct->attempt_completed_ms = num(o, "attemptCompletedMs");
 	ct->launched = json_is_true(json_object_get(o, "launched"));
 	ct->done_seq = num(o, "doneSeq");
-	bool ok = load_comp(j, json_object_get(o, "completion"), &ct->has_comp, &ct->comp);
+	bool ok = load_comp(json_object_get(o, "completion"), &ct->has_comp, &ct->comp);
 	ct->dirty = false;
 	const char *uid = json_string_value(json_object_get(o, "uid"));
 	if (uid && j->rt && j->x) {

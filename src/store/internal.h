@@ -65,6 +65,7 @@
 	              "?13, ?14, ?15)")                                                                \
 	X(JOB_SPEC_INSERT, "INSERT INTO job_specs(job_id, text) VALUES(?1, ?2)")                       \
 	X(JOB_SPEC_GET, "SELECT text FROM job_specs WHERE job_id = ?1")                                \
+	X(JOB_EXISTS, "SELECT 1 FROM jobs WHERE username = ?1 AND name = ?2")                          \
 	X(JOB_GET, "SELECT " STORE_JOB_COLUMNS ", config, status FROM jobs "                          \
 	           "WHERE username = ?1 AND name = ?2")                                                \
 	X(JOB_ACTIVE, "SELECT " STORE_JOB_COLUMNS ", '', status FROM jobs WHERE state IN "            \

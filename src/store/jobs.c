@@ -147,6 +147,18 @@ int store_job_get(struct store_conn *c, const char *user, const char *name, stru
 	return read_tags(c, a, j, err);
 }
 
+int store_job_exists(struct store_conn *c, const char *user, const char *name, struct gerr *err)
+{
+	STMT_OR_FAIL(st, c, STMT_JOB_EXISTS, err);
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store__fail(c, rc, err, "job");
+}
+
 int store_job_spec(struct store_conn *c, int64_t id, struct arena *a, const char **text, struct gerr *err)
 {
 	STMT_OR_FAIL(st, c, STMT_JOB_SPEC_GET, err);

@@ -155,6 +155,8 @@ int store_job_insert(struct store_conn *c, struct store_job *j, const char *spec
 /* By user and name (config and tags included). 0 or GERR_NOT_FOUND. */
 int store_job_get(struct store_conn *c, const char *user, const char *name, struct arena *a,
                   struct store_job *j, struct gerr *err);
+/* 1 when user~name exists (ever existed), 0 when not, or a negative GERR_*. */
+int store_job_exists(struct store_conn *c, const char *user, const char *name, struct gerr *err);
 /* The file as submitted, secrets included (for the runtime only). */
 int store_job_spec(struct store_conn *c, int64_t id, struct arena *a, const char **text, struct gerr *err);
 /* Jobs not in a final state, by submission order (recovery). */

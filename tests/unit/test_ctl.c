@@ -27,7 +27,7 @@ static void fx_init(struct fx *f, int64_t instances, int64_t min_failed, int64_t
 {
 	memset(f, 0, sizeof(*f));
 	f->roles[0] = (struct ctl_role){ "worker", instances, min_failed, min_succeeded, task };
-	assert_int_equal(ctl_job_init(&f->j, f->roles, 1, (struct ctl_policy){ true, job_retries }), 0);
+	assert_int_equal(ctl_job_init(&f->j, f->roles, 1, (struct ctl_policy){ true, (int32_t)job_retries }, NULL), 0);
 	f->j.rng = 42;
 	ctl_actions_init(&f->a);
 	f->now = T0;
