@@ -204,7 +204,7 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  -o, --output json the server's JSON\n"
 	  "  --server URL      another server than the one logged in to\n",
 	  cli_token_revoke },
-	{ "server", "[--data DIR] [--listen ADDR:PORT] [--config FILE] [--web DIR] [--quiet]",
+	{ "server", "[--data DIR] [--listen ADDR:PORT] [--config FILE] [--web DIR] [--ports A-B] [--stop-grace S] [--quiet]",
 	  "run the Gantry server (REST API v2, scheduler, store)",
 	  "Runs until SIGTERM or SIGINT, then stops gracefully (in-flight requests\n"
 	  "finish, the store is closed cleanly).\n"
@@ -220,6 +220,10 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  --web DIR           the web portal's built files, served at / (default\n"
 	  "                      $GANTRY_WEB, else web/dist of the source tree the\n"
 	  "                      binary was built in); without them, the API only\n"
+	  "  --ports A-B         tasks' host ports come from A..B-1 (default 15000-40000,\n"
+	  "                      OpenPAI's); never two live tasks on one port\n"
+	  "  --stop-grace S      seconds between SIGTERM and SIGKILL when a job is stopped\n"
+	  "                      (default $GANTRY_STOP_GRACE, else 30)\n"
 	  "  --quiet             no line per request in the log\n"
 	  "\n"
 	  "On first start the user admin is created with the password in\n"

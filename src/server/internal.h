@@ -48,7 +48,7 @@ int bootstrap(struct store *st, const struct cluster *c, const char *data_dir, s
 struct loop;
 struct exec_caps;
 struct loop *loop_start(struct server *srv, struct store *st, struct sched *sched,
-                        const struct cluster *c, const char *data_dir, struct gerr *err);
+                        const struct cluster *c, const struct server_config *cfg, struct gerr *err);
 /* Where tasks reach the API (REST_SERVER_URI), once it listens. */
 void loop_set_rest_uri(struct loop *l, const char *address);
 const struct exec_caps *loop_exec_caps(struct loop *l);

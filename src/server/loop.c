@@ -335,7 +335,7 @@ void loop_set_rest_uri(struct loop *l, const char *address)
 }
 
 struct loop *loop_start(struct server *srv, struct store *st, struct sched *sched, const struct cluster *c,
-                        const char *data_dir, struct gerr *err)
+                        const struct server_config *cfg, struct gerr *err)
 {
 	struct loop *l = calloc(1, sizeof(*l));
 	if (!l) {
@@ -346,11 +346,8 @@ struct loop *loop_start(struct server *srv, struct store *st, struct sched *sche
 	l->store = st;
 	l->sched = sched;
 	l->cluster = c;
-	l->data_dir = data_dir;
-	l->grace_s = 30;
-	const char *g = getenv("GANTRY_STOP_GRACE");
-	if (g && atoi(g) >= 0)
-		l->grace_s = atoi(g);
+	l->data_dir = cfg->data_dir;
+	l->grace_s = cfg->stop_grace_s;
 	l->efd = eventfd(0, EFD_CLOEXEC);
 	hmap_init(&l->by_key);
 	memset(&l->by_id, 0, sizeof(l->by_id));
@@ -362,7 +359,7 @@ struct loop *loop_start(struct server *srv, struct store *st, struct sched *sche
 	arena_init(&l->scratch, 65536);
 	pthread_mutex_init(&l->lock, NULL);
 	l->base_env = base_env();
-	l->ports = rt_ports_new(15000, 40000);   /* OpenPAI's SCHEDULE_PORT_START/END */
+	l->ports = rt_ports_new(cfg->port_start, cfg->port_end);
 	if (l->efd < 0) {
 		gerr_set(err, GERR_IO, "eventfd: %s", strerror(errno));
 		goto fail;

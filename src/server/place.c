@@ -137,6 +137,34 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	for (size_t p = 0; p < g->npods; p++)
 		if (!(names[p] = pod_name(l, j, g->pod_task[pos[p]])))
 			return gerr_set(err, GERR_NOMEM, "out of memory");
+	/* each task attempt: a fresh uid, its node, GPUs and host ports; a bind
+	 * reserves nothing in the scheduler, so running out of ports just waits */
+	size_t pod = 0;
+	for (size_t m = 0; !rc && m < b->nmembers; m++)
+		for (size_t p = 0; !rc && p < b->members[m].npods; p++, pod++)
+			if (pod < g->npods)
+				rc = bind_task(l, j, g->pod_task[pos[pod]], &b->members[m].pods[p], b->members[m].leaf_cells,
+				               now, err);
+	if (rc) {
+		for (size_t k = 0; k < pod && k < g->npods; k++) {
+			struct rtask *r = &j->rt[g->pod_task[pos[k]]];
+			if (r->uid[0]) {
+				hmap_del(&l->by_uid, r->uid);
+				rt_ports_release(l->ports, r->uid);
+				r->uid[0] = '\0';
+			}
+		}
+		if (rc != GERR_CONFLICT)
+			return rc;
+		enum { WAIT_PORTS = 1000 };
+		if (g->last_wait == WAIT_PORTS)
+			return err->code = 0;
+		g->last_wait = WAIT_PORTS;
+		char msg[GERR_MSG_MAX + 64];
+		snprintf(msg, sizeof(msg), "Cells are free, but host ports are not: %s", err->msg);
+		err->code = 0;
+		return event(l, j, now, "Normal", "Waiting", msg, err);
+	}
 	if (sched_group_commit(l->sched, req, b, names, now, err) != 0)
 		return err->code;
 	count_job(l, j, -1);
@@ -154,12 +182,6 @@ static int place(struct loop *l, struct job *j, struct grp *g, const struct sche
 	free(json);
 	free(what);
 	l->changed = true;
-	size_t pod = 0;
-	for (size_t m = 0; !rc && m < b->nmembers; m++)
-		for (size_t p = 0; !rc && p < b->members[m].npods; p++, pod++)
-			if (pod < g->npods)
-				rc = bind_task(l, j, g->pod_task[pos[pod]], &b->members[m].pods[p], b->members[m].leaf_cells,
-				               now, err);
 	if (rc)
 		return rc;
 	for (size_t p = 0; p < g->npods; p++)

@@ -154,7 +154,7 @@ int server_run(const struct server_config *cfg)
 	if (bootstrap(s.store, &s.cluster, cfg->data_dir, &err))
 		goto fail;
 	s.info = make_info(&s);
-	if (!(s.loop = loop_start(&s, s.store, s.sched, &s.cluster, cfg->data_dir, &err)))
+	if (!(s.loop = loop_start(&s, s.store, s.sched, &s.cluster, cfg, &err)))
 		goto fail;
 	{
 		const struct exec_caps *caps = loop_exec_caps(s.loop);

@@ -34,6 +34,8 @@ struct server_config {
 	const char *config_file;      /* --config, or NULL for the embedded default */
 	bool quiet;                   /* no per-request log lines */
 	const char *web_dir;          /* --web, $GANTRY_WEB: the portal; NULL: web/dist near the binary */
+	int port_start, port_end;     /* --ports START-END: tasks' host ports, end exclusive */
+	int stop_grace_s;             /* --stop-grace, $GANTRY_STOP_GRACE: SIGTERM → SIGKILL */
 };
 
 /* Run until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 on a start

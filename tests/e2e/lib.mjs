@@ -12,10 +12,11 @@ export const ADMIN_PASSWORD = 'admin-pass-123';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Server {
-  constructor({ config, env } = {}) {
+  constructor({ config, env, args } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'gantry-e2e-'));
     this.config = config;
     this.env = env || {};
+    this.args = args || [];
     this.log = '';
   }
 
@@ -28,6 +29,7 @@ export class Server {
       writeFileSync(path, this.config);
       args.push('--config', path);
     }
+    args.push(...this.args);
     this.proc = spawn(GANTRY, args, {
       env: { ...process.env, GANTRY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],

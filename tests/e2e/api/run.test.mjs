@@ -288,3 +288,33 @@ test('preemption: a prod job evicts a lower-priority one, which is retried and s
   assert.equal((await s.req('PUT', '/api/v2/jobs/carol~lowprio/executionType', { token: carol, body: { value: 'STOP' } })).status, 202);
   await s.waitState(carol, 'carol~lowprio', 'STOPPED');
 });
+
+test('host ports come from the configured range, never two live tasks on one port; when none is free the job waits', async () => {
+  // 5 ports: two tasks (ssh + http each) fit, a third waits until one ends
+  const p = await new Server({ config: CLUSTER, args: ['--ports', '31000-31005'] }).start();
+  try {
+    const t = await p.login();
+    const mk = (name, cmd) => job(name, { main: { gpu: 0, commands: [cmd] } });
+    for (const name of ['pa', 'pb']) assert.equal((await p.submit(t, mk(name, 'sleep 30'))).status, 201);
+    assert.equal((await p.submit(t, mk('pc', 'echo third'))).status, 201);
+    const used = [];
+    for (const name of ['pa', 'pb']) {
+      const d = await p.waitState(t, `admin~${name}`, 'RUNNING');
+      const ports = d.taskRoles.main.taskStatuses[0].containerPorts;
+      for (const v of Object.values(ports)) used.push(Number(v));
+    }
+    assert.equal(used.length, 4);
+    assert.equal(new Set(used).size, 4, `distinct: ${used}`);
+    assert.ok(used.every((x) => x >= 31000 && x < 31005), `in range: ${used}`);
+    let d = (await p.req('GET', '/api/v2/jobs/admin~pc', { token: t })).body;
+    assert.equal(d.jobStatus.state, 'WAITING');
+    const ev = (await p.req('GET', '/api/v2/jobs/admin~pc/events', { token: t })).body.data;
+    assert.ok(ev.some((e) => e.reason === 'Waiting' && /host ports/.test(e.message)), JSON.stringify(ev));
+    assert.equal((await p.req('PUT', '/api/v2/jobs/admin~pa/executionType', { token: t, body: { value: 'STOP' } })).status, 202);
+    d = await p.waitState(t, 'admin~pc', FINAL);
+    assert.equal(d.jobStatus.state, 'SUCCEEDED');
+  } finally {
+    await p.stop();
+    p.cleanup();
+  }
+});
