@@ -360,11 +360,12 @@ struct loop *loop_start(struct server *srv, struct store *st, struct sched *sche
 	pthread_mutex_init(&l->lock, NULL);
 	l->base_env = base_env();
 	l->ports = rt_ports_new(cfg->port_start, cfg->port_end);
+	l->classifier = rt_classifier_new();
 	if (l->efd < 0) {
 		gerr_set(err, GERR_IO, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (!l->base_env || !l->ports) {
+	if (!l->base_env || !l->ports || !l->classifier) {
 		gerr_set(err, GERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -411,6 +412,7 @@ fail:
 	hmap_fini(&l->vc_counts);
 	strings_fini(&l->strings);
 	rt_ports_free(l->ports);
+	rt_classifier_free(l->classifier);
 	free((void *)l->base_env);
 	free(l->posts);
 	free(l);
@@ -461,6 +463,7 @@ void loop_stop(struct loop *l)
 	hmap_fini(&l->vc_counts);
 	strings_fini(&l->strings);
 	rt_ports_free(l->ports);
+	rt_classifier_free(l->classifier);
 	free((void *)l->base_env);
 	free(l->pending);
 	free(l->posts);

@@ -496,7 +496,7 @@ static void classify(struct loop *l, const struct job *j, uint32_t t, const stru
 		c->diag = diag;
 		return;
 	}
-	struct rt_exit_input in = { .user_exit = ex->exit_code, .oom = ex->oom };
+	struct rt_exit_input in = { .user_exit = ex->exit_code, .oom = ex->oom, .classifier = l->classifier };
 	char *user = NULL, *platform = NULL;
 	if (ex->exit_code != 0 || ex->oom) {
 		const struct ctl_task *ct = &j->ctl.tasks[t];
