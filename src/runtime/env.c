@@ -225,6 +225,8 @@ static void rest_env(struct envb *e, const struct rt_env_ctx *c, const struct sp
 
 	/* role env, and the app container's PAI_TASK_INDEX */
 	put(e, "PAI_CURRENT_TASK_ROLE_NAME", r->name);
+	/* the name OpenPAI's earlier runtime gave it; scripts still read it */
+	put(e, "PAI_TASK_ROLE_NAME", r->name);
 	puti(e, "PAI_CURRENT_TASK_ROLE_CURRENT_TASK_INDEX", c->index);
 	puti(e, "PAI_TASK_INDEX", c->index);
 	/* the init container's, which the runtime's scripts read */

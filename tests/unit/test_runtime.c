@@ -427,6 +427,7 @@ static void test_env_two_roles(void **state)
 	expect_env(env, "PAI_TASK_ROLES_NUM", "2");
 	expect_env(env, "PAI_JOB_TASK_ROLE_COUNT", "2");
 	expect_env(env, "PAI_CURRENT_TASK_ROLE_NAME", "worker");
+	expect_env(env, "PAI_TASK_ROLE_NAME", "worker");
 	expect_env(env, "PAI_CURRENT_TASK_ROLE_CURRENT_TASK_INDEX", "1");
 	expect_env(env, "PAI_TASK_INDEX", "1");
 	expect_env(env, "REST_SERVER_URI", "http://127.0.0.1:9186");

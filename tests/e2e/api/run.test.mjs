@@ -85,6 +85,7 @@ test('a job runs to SUCCEEDED with OpenPAI\'s environment, its logs, and its GPU
   assert.equal(env.PAI_FRAMEWORK_NAME, 'bob~envjob');
   assert.equal(env.PAI_USER_NAME, 'bob');
   assert.equal(env.PAI_CURRENT_TASK_ROLE_NAME, 'master');
+  assert.equal(env.PAI_TASK_ROLE_NAME, 'master');
   assert.equal(env.PAI_CURRENT_TASK_ROLE_CURRENT_TASK_INDEX, '0');
   assert.equal(env.PAI_TASK_INDEX, '0');
   assert.equal(env.PAI_TASK_ROLE_COUNT, '2');
