@@ -1,6 +1,6 @@
 // Gantry's web portal: the layout, the navigation and the routes.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorBoundary, LocationProvider, Route, Router, lazy, useLocation } from 'preact-iso';
 import { api, getSession, onSessionChange, setSession, type Session } from './api';
 import { ConfirmHost, Loading, Toasts } from './ui';
@@ -137,7 +137,13 @@ function Shell() {
   useEffect(() => {
     if (!session && !onLogin) route(`/login?next=${encodeURIComponent(url)}`, true);
   }, [session, onLogin]);
+  // after a navigation (not the first load), focus moves to the new page
+  const first = useRef(true);
   useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
     document.getElementById('main')?.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }, [path]);

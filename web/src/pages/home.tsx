@@ -71,6 +71,7 @@ export function Home() {
           <h2 id="h-vc">Virtual clusters</h2>
           <Show load={vcs} empty={(d) => Object.keys(d).length === 0 && 'No virtual clusters.'}>
             {(d) => (
+              <div class="table-wrap">
               <table class="table compact">
                 <thead>
                   <tr>
@@ -94,6 +95,7 @@ export function Home() {
                   ))}
                 </tbody>
               </table>
+              </div>
             )}
           </Show>
         </section>
@@ -155,6 +157,7 @@ export function Home() {
           }
         >
           {(jobs) => (
+            <div class="table-wrap">
             <table class="table compact">
               <thead>
                 <tr>
@@ -181,6 +184,7 @@ export function Home() {
                 ))}
               </tbody>
             </table>
+            </div>
           )}
         </Show>
       </section>

@@ -124,7 +124,8 @@ export function LogViewer({ logUrl, title, active }: { logUrl: string; title: st
     setText('');
     stick.current = true;
     (async () => {
-      const url = mode === 'tail' ? withParam(loc.uri, 'tail-mode=true') : mode === 'follow' ? withParam(loc.uri, 'follow=true') : loc.uri;
+      // follow: the last 16 KiB, then whatever the task writes until it ends
+      const url = mode === 'tail' ? withParam(loc.uri, 'tail-mode=true') : mode === 'follow' ? withParam(loc.uri, 'follow=true&tail-mode=true') : loc.uri;
       const res = await fetch(url, { signal: ctl.signal });
       if (!res.ok) {
         const t = await res.text();

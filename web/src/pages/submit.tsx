@@ -1,6 +1,6 @@
 // Submit a job: a form and a YAML editor, switchable both ways; the server's
 // validation errors shown at their line; import/export; clone from a job.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { parse as parseYaml, parseDocument, stringify } from 'yaml';
 import type { EditorView } from '@codemirror/view';
@@ -14,12 +14,28 @@ type Mode = 'form' | 'yaml';
 
 const toYaml = (doc: Doc) => stringify(doc, { lineWidth: 0 });
 
-function YamlEditor({ text, onChange, errors, viewRef }: { text: string; onChange: (t: string) => void; errors: LineError[]; viewRef: { current: EditorView | null } }) {
+/**
+ * The CodeMirror editor. It owns its text: typing goes up through onChange
+ * and never comes back down as a prop (a render carrying an older text would
+ * undo the newer keystrokes); the page replaces the text only by passing a new
+ * `external` (an import, the file a refused submit sent).
+ */
+function YamlEditor({
+  external,
+  onChange,
+  errors,
+  viewRef,
+}: {
+  external: { text: string };
+  onChange: (t: string) => void;
+  errors: LineError[];
+  viewRef: { current: EditorView | null };
+}) {
   const host = useRef<HTMLDivElement>(null);
   const change = useRef(onChange);
   change.current = onChange;
   useEffect(() => {
-    const v = createEditor(host.current!, text, (t) => change.current(t), 'Job YAML');
+    const v = createEditor(host.current!, external.text, (t) => change.current(t), 'Job YAML');
     viewRef.current = v;
     return () => {
       v.destroy();
@@ -27,8 +43,8 @@ function YamlEditor({ text, onChange, errors, viewRef }: { text: string; onChang
     };
   }, []);
   useEffect(() => {
-    if (viewRef.current) setEditorText(viewRef.current, text);
-  }, [text]);
+    if (viewRef.current) setEditorText(viewRef.current, external.text);
+  }, [external]);
   useEffect(() => {
     if (viewRef.current) showErrors(viewRef.current, errors);
   }, [errors]);
@@ -143,7 +159,14 @@ export function Submit() {
 
   const [mode, setMode] = useState<Mode>('form');
   const [form, setForm] = useState<FormJob | null>(null);
-  const [text, setText] = useState('');
+  // the YAML text: typing updates the ref only (no render per keystroke);
+  // setText also hands the editor a replacement
+  const text = useRef('');
+  const [external, setExternal] = useState({ text: '' });
+  const setText = (t: string) => {
+    text.current = t;
+    setExternal({ text: t });
+  };
   const base = useRef<Doc>({});
   const formEdited = useRef(false);
   const textEdited = useRef(false);
@@ -202,9 +225,9 @@ export function Submit() {
   };
 
   const currentYaml = (): string => {
-    if (mode === 'yaml') return text;
-    if (formEdited.current || !text) return toYaml(formToDoc(form!, base.current));
-    return text;
+    if (mode === 'yaml') return text.current;
+    if (formEdited.current || !text.current) return toYaml(formToDoc(form!, base.current));
+    return text.current;
   };
 
   const toYamlMode = () => {
@@ -222,7 +245,7 @@ export function Submit() {
     if (textEdited.current || !form) {
       let doc: unknown;
       try {
-        doc = parseYaml(text);
+        doc = parseYaml(text.current);
       } catch (e) {
         setProblem(`The YAML cannot be read, so the form cannot show it: ${errorText(e).split('\n')[0]}`);
         return;
@@ -292,7 +315,16 @@ export function Submit() {
     notify('ok', `Imported ${f.name}.`);
   };
 
-  const exportName = useMemo(() => `${form?.name || 'job'}.yaml`, [form?.name]);
+  const exportYaml = () => {
+    const yaml = currentYaml();
+    let name = form?.name || 'job';
+    try {
+      name = String((parseYaml(yaml) as Doc)?.name || name);
+    } catch {
+      /* export what is there, under the form's name */
+    }
+    download(`${name.replace(/[^\w.-]+/g, '_')}.yaml`, yaml);
+  };
 
   if (loadError) {
     return (
@@ -334,7 +366,7 @@ export function Submit() {
             e.currentTarget.value = '';
           }}
         />
-        <button type="button" onClick={() => download(exportName, currentYaml())}>
+        <button type="button" onClick={exportYaml}>
           Export YAML
         </button>
       </PageHeader>
@@ -348,12 +380,12 @@ export function Submit() {
         {mode === 'yaml' ? (
           <section aria-label="YAML editor">
             <YamlEditor
-              text={text}
+              external={external}
               errors={errors}
               viewRef={view}
               onChange={(t) => {
                 textEdited.current = true;
-                setText(t);
+                text.current = t;
               }}
             />
             {errors.length > 0 && (

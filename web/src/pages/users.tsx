@@ -64,14 +64,19 @@ function UserDialog({ user, vcs, onClose, onDone }: { user: User | null; vcs: st
           await api('PUT', `${u}/password`, { body: { newPassword: d.password } });
           done.push('password');
         }
+        // an admin uses every VC and the server refuses to set an admin's:
+        // change them while the user is not one
+        const vcsChanged = [...d.vcs].sort().join() !== [...user.virtualCluster].sort().join();
+        const setVcs = async () => {
+          await api('PUT', `${u}/virtualcluster`, { body: { virtualCluster: d.vcs } });
+          done.push('virtual clusters');
+        };
+        if (vcsChanged && !user.admin) await setVcs();
         if (d.admin !== user.admin) {
           await api('PUT', `${u}/admin`, { body: { admin: d.admin } });
           done.push('admin flag');
         }
-        if ([...d.vcs].sort().join() !== [...user.virtualCluster].sort().join()) {
-          await api('PUT', `${u}/virtualcluster`, { body: { virtualCluster: d.vcs } });
-          done.push('virtual clusters');
-        }
+        if (vcsChanged && user.admin && !d.admin) await setVcs();
         notify('ok', done.length ? `User ${user.username}: updated ${done.join(', ')}.` : 'Nothing changed.');
       }
       onDone();
@@ -98,7 +103,11 @@ function UserDialog({ user, vcs, onClose, onDone }: { user: User | null; vcs: st
         <label class="check" for="u-admin">
           <input id="u-admin" type="checkbox" checked={d.admin} onChange={(e) => set({ admin: e.currentTarget.checked })} /> Administrator
         </label>
-        <VcChecks all={vcs} value={d.vcs} onChange={(v) => set({ vcs: v })} idp="u-vc" />
+        {d.admin && user?.admin ? (
+          <p class="muted small">Administrators use every virtual cluster.</p>
+        ) : (
+          <VcChecks all={vcs} value={d.vcs} onChange={(v) => set({ vcs: v })} idp="u-vc" />
+        )}
         {err && (
           <p class="error-box" role="alert">
             {err}
