@@ -307,15 +307,25 @@ int api_get_job(struct api_request *r)
 	return api_json(r, 200, o);
 }
 
+/* The job of the first path parameter and the document of the attempt in
+ * the second, or NULL with a 404 answered. */
+static json_t *load_attempt(struct api_request *r, struct store_job *j, int64_t *a)
+{
+	if (!api_load_job(r, j) || !parse_attempt(r, j, r->params[1], a))
+		return NULL;
+	json_t *status = attempt_doc(r, j, *a);
+	if (!status)
+		api_fail(r, 404, "NoJobError", "Job attempt %s of %s is not found.", r->params[1], r->params[0]);
+	return status;
+}
+
 int api_get_job_attempt(struct api_request *r)
 {
 	struct store_job j;
 	int64_t a;
-	if (!api_load_job(r, &j) || !parse_attempt(r, &j, r->params[1], &a))
-		return 0;
-	json_t *status = attempt_doc(r, &j, a);
+	json_t *status = load_attempt(r, &j, &a);
 	if (!status)
-		return api_fail(r, 404, "NoJobError", "Job attempt %s of %s is not found.", r->params[1], r->params[0]);
+		return 0;
 	json_t *o = job_detail(r, &j, a, status);
 	json_decref(status);
 	return api_json(r, 200, o);
@@ -407,11 +417,9 @@ int api_get_job_attempt_index(struct api_request *r)
 {
 	struct store_job j;
 	int64_t a;
-	if (!api_load_job(r, &j) || !parse_attempt(r, &j, r->params[1], &a))
-		return 0;
-	json_t *status = attempt_doc(r, &j, a);
+	json_t *status = load_attempt(r, &j, &a);
 	if (!status)
-		return api_fail(r, 404, "NoJobError", "Job attempt %s of %s is not found.", r->params[1], r->params[0]);
+		return 0;
 	struct spec_job *spec = load_spec(r, &j);
 	json_t *o = job_attempt(r, &j, spec, a, status);
 	json_object_set_new(o, "isLatest", json_true());   /* as rest-server's code */

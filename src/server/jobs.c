@@ -226,26 +226,6 @@ void job_unlink(struct loop *l, struct job *j)
 	job_free(j);
 }
 
-char *adupf(struct arena *a, const char *fmt, ...)
-{
-	char small[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	if ((size_t)n < sizeof(small))
-		return arena_strndup(a, small, (size_t)n);
-	char *p = arena_alloc(a, (size_t)n + 1);
-	if (p) {
-		va_start(ap, fmt);
-		vsnprintf(p, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	return p;
-}
-
 int event(struct loop *l, const struct job *j, int64_t now, const char *type, const char *reason,
           const char *msg, struct gerr *err)
 {
@@ -275,15 +255,15 @@ static void grp_add(struct grp *g, int64_t pods, int32_t cells, uint32_t pos)
 const char *grp_name(struct loop *l, const struct job *j, const struct grp *g)
 {
 	if (j->gang || !g->npods)
-		return adupf(&l->scratch, "%s/default", j->key);
+		return arena_printf(&l->scratch, "%s/default", j->key);
 	const struct ctl_task *t = &j->ctl.tasks[g->pod_task[0]];
-	return adupf(&l->scratch, "%s/%s-%d", j->key, j->ctl.roles[t->role].name, t->index);
+	return arena_printf(&l->scratch, "%s/%s-%d", j->key, j->ctl.roles[t->role].name, t->index);
 }
 
 const char *pod_name(struct loop *l, const struct job *j, uint32_t task)
 {
 	const struct ctl_task *t = &j->ctl.tasks[task];
-	return adupf(&l->scratch, "%s-%d", j->ctl.roles[t->role].name, t->index);
+	return arena_printf(&l->scratch, "%s-%d", j->ctl.roles[t->role].name, t->index);
 }
 
 static size_t al(size_t n)

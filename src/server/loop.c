@@ -246,35 +246,40 @@ void loop_post(struct loop *l, struct cmd *c)
 	enqueue(l, c);
 }
 
+/* A command from an HTTP worker, answered through done(ctx, ...). */
+static struct cmd *command(enum cmd_type type, const char *user, server_done_fn done, void *ctx)
+{
+	struct cmd *c = calloc(1, sizeof(*c));
+	if (c) {
+		c->type = type;
+		c->user = user;
+		c->done = done;
+		c->ctx = ctx;
+	}
+	return c;
+}
+
 int loop_submit(struct loop *l, const struct spec_job *job, const char *user, const char *text, size_t len,
                 server_done_fn done, void *ctx)
 {
-	struct cmd *c = calloc(1, sizeof(*c));
+	struct cmd *c = command(CMD_SUBMIT, user, done, ctx);
 	if (!c)
 		return GERR_NOMEM;
-	c->type = CMD_SUBMIT;
 	c->spec = job;
-	c->user = user;
 	c->text = text;
 	c->len = len;
-	c->done = done;
-	c->ctx = ctx;
 	return enqueue(l, c);
 }
 
 int loop_stop_job(struct loop *l, int64_t id, const char *user, const char *name, const char *by,
                   server_done_fn done, void *ctx)
 {
-	struct cmd *c = calloc(1, sizeof(*c));
+	struct cmd *c = command(CMD_STOP, user, done, ctx);
 	if (!c)
 		return GERR_NOMEM;
-	c->type = CMD_STOP;
 	c->job_id = id;
-	c->user = user;
 	c->name = name;
 	c->by = by;
-	c->done = done;
-	c->ctx = ctx;
 	return enqueue(l, c);
 }
 

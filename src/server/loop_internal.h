@@ -187,7 +187,6 @@ struct job *job_by_id(struct loop *l, int64_t id);
 struct job *job_by_group(struct loop *l, const char *group);
 void job_debug_id(const char *key, char out[33]);
 void idmap_fini(struct idmap *m);
-char *adupf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One copy of s for the loop's life (user and VC names are few); NULL when out of memory. */
 const char *intern(struct loop *l, const char *s);
 void strings_fini(struct hmap *h);
