@@ -173,6 +173,7 @@ export interface TaskStatus {
   containerIp?: string | null;
   containerPorts?: Record<string, string> | null;
   containerGpus?: number | string | null;
+  leafCells?: number[];
   containerLog?: string | null;
   containerExitCode?: number | null;
   containerExitSpec?: ExitSpec | null;

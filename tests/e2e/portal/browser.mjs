@@ -61,6 +61,10 @@ export async function open(browser, server, { user = 'admin', token, admin = tru
   page.setDefaultTimeout(15000);
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
+  // the portal's Content-Security-Policy must not block anything of its own
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) page.errors.push(m.text());
+  });
   return { ctx, page };
 }
 

@@ -108,7 +108,7 @@ export function LogViewer({ logUrl, title, active }: { logUrl: string; title: st
   const [which, setWhich] = useState('');
   const [mode, setMode] = useState<'tail' | 'full' | 'follow'>(active ? 'follow' : 'tail');
   const [text, setText] = useState('');
-  const [status, setStatus] = useState<'loading' | 'ok' | 'streaming' | 'ended' | 'error'>('loading');
+  const [status, setStatus] = useState<'loading' | 'ok' | 'streaming' | 'ended' | 'error' | 'none'>('loading');
   const [err, setErr] = useState('');
   const pre = useRef<HTMLPreElement>(null);
   const stick = useRef(true);
@@ -127,6 +127,11 @@ export function LogViewer({ logUrl, title, active }: { logUrl: string; title: st
       // follow: the last 16 KiB, then whatever the task writes until it ends
       const url = mode === 'tail' ? withParam(loc.uri, 'tail-mode=true') : mode === 'follow' ? withParam(loc.uri, 'follow=true&tail-mode=true') : loc.uri;
       const res = await fetch(url, { signal: ctl.signal });
+      if (res.status === 404) {
+        setText('');
+        setStatus('none');
+        return;
+      }
       if (!res.ok) {
         const t = await res.text();
         let msg = t;
@@ -231,7 +236,14 @@ export function LogViewer({ logUrl, title, active }: { logUrl: string; title: st
           stick.current = p.scrollHeight - p.scrollTop - p.clientHeight < 40;
         }}
       >
-        {text || (status === 'loading' ? '' : status === 'streaming' ? 'Waiting for output…' : '(empty)')}
+        {text ||
+          (status === 'loading'
+            ? ''
+            : status === 'streaming'
+              ? 'Waiting for output…'
+              : status === 'none'
+                ? 'No log yet: the task has not started.'
+                : '(empty)')}
       </pre>
     </div>
   );
@@ -292,7 +304,13 @@ function TaskTable({ role, tasks, onLogs }: { role: string; tasks: TaskStatus[];
                   </td>
                   <td>{t.containerNodeName || '–'}</td>
                   <td>{t.containerIp || '–'}</td>
-                  <td>{t.containerGpus === null || t.containerGpus === undefined || t.containerGpus === '' ? '–' : String(t.containerGpus)}</td>
+                  <td title={t.leafCells?.length ? `leaf cells ${t.leafCells.join(', ')}` : undefined}>
+                    {t.containerGpus !== null && t.containerGpus !== undefined && t.containerGpus !== ''
+                      ? String(t.containerGpus)
+                      : t.leafCells?.length
+                        ? `cells ${t.leafCells.join(',')}`
+                        : '–'}
+                  </td>
                   <td>{ports.length ? ports.map(([k, v]) => `${k}:${v}`).join(', ') : '–'}</td>
                   <td class="num" title={t.containerExitSpec?.reason || t.containerExitDiagnostics || undefined}>
                     {t.containerExitCode ?? '–'}
