@@ -88,7 +88,7 @@ test: $(BUILD)/gantry web $(TESTS:%=$(BUILD)/tests/%)
 run: $(BUILD)/gantry web
 	@scripts/run.sh $(BUILD)/gantry
 
-bench: $(BENCHES:%=$(BUILD)/bench/%)
+bench: $(BUILD)/gantry $(BENCHES:%=$(BUILD)/bench/%)
 	@for b in $(BENCHES); do echo "== bench/$$b"; $(BUILD)/bench/$$b || exit 1; done
 
 FUZZ_RUNS ?= 1000000
