@@ -31,6 +31,9 @@ if [ -f dist/index.html ] && [ -z "$(find src public index.html vite.config.ts t
 	exit 0   # up to date
 fi
 echo "web: building the portal" >&2
-rm -f dist/index.html
-npm run --silent build
-touch dist/index.html
+# build beside dist/, then swap: servers and tests using dist/ never see it half-written
+rm -rf .dist-new .dist-old
+GANTRY_WEB_OUT=.dist-new npm run --silent build
+[ -d dist ] && mv dist .dist-old
+mv .dist-new dist
+rm -rf .dist-old

@@ -7,7 +7,9 @@ export default defineConfig({
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {
     target: 'es2020',
-    outDir: 'dist',
+    // scripts/web.sh builds beside dist and swaps it in, so a running server
+    // never serves a half-written portal
+    outDir: process.env.GANTRY_WEB_OUT || 'dist',
     emptyOutDir: true,
     assetsDir: 'assets',
     sourcemap: false,

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 
 const BUDGET = 300 * 1024;
-const dist = new URL('../dist/', import.meta.url).pathname;
+const dist = new URL(`../${process.env.GANTRY_WEB_OUT || 'dist'}/`, import.meta.url).pathname;
 const html = readFileSync(join(dist, 'index.html'), 'utf8');
 const first = new Set();
 for (const m of html.matchAll(/<(?:script|link)[^>]+(?:src|href)="\/([^"]+\.js)"/g)) first.add(m[1]);

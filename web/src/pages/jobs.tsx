@@ -12,6 +12,7 @@ const DEFAULT_ORDER = 'submissionTime,DESC';
 
 const COLUMNS: { key: string; label: string; sort?: string; cls?: string }[] = [
   { key: 'name', label: 'Name', sort: 'jobName' },
+  { key: 'state', label: 'State', sort: 'state' },
   { key: 'submitted', label: 'Submitted', sort: 'submissionTime' },
   { key: 'user', label: 'User', sort: 'username' },
   { key: 'duration', label: 'Duration' },
@@ -19,7 +20,6 @@ const COLUMNS: { key: string; label: string; sort?: string; cls?: string }[] = [
   { key: 'retries', label: 'Retries', sort: 'retries', cls: 'num' },
   { key: 'tasks', label: 'Tasks', sort: 'totalTaskNumber', cls: 'num' },
   { key: 'gpus', label: 'GPUs', sort: 'totalGpuNumber', cls: 'num' },
-  { key: 'state', label: 'State', sort: 'state' },
 ];
 
 interface Filters {
@@ -297,6 +297,9 @@ export function Jobs() {
                     <th scope="row">
                       <a href={jobHref(j.username, j.name)}>{j.name}</a>
                     </th>
+                    <td>
+                      <StateBadge state={j.state} />
+                    </td>
                     <td>{fmtTime(j.submissionTime)}</td>
                     <td>{j.username}</td>
                     <td>{jobDuration(j.launchedTime, j.completedTime)}</td>
@@ -304,9 +307,6 @@ export function Jobs() {
                     <td class="num">{j.retries}</td>
                     <td class="num">{j.totalTaskNumber}</td>
                     <td class="num">{j.totalGpuNumber}</td>
-                    <td>
-                      <StateBadge state={j.state} />
-                    </td>
                     <td>
                       {isActive(j.state) && j.state !== 'STOPPING' && (
                         <ActionButton
