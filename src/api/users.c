@@ -178,7 +178,9 @@ int api_post_user(struct api_request *r)
 		api_fail(r, 400, "InvalidParametersError", "\"extension\" must be an object");
 		ok = false;
 	}
-	char *ext_text = ok ? json_dumps(ext ? ext : json_object(), JSON_COMPACT) : NULL;
+	json_t *empty = ext ? NULL : json_object();
+	char *ext_text = ok ? json_dumps(ext ? ext : empty, JSON_COMPACT) : NULL;
+	json_decref(empty);
 	json_decref(b);
 	if (!ok)
 		goto out;
