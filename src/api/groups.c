@@ -89,7 +89,12 @@ static bool check_extension(struct api_request *r, json_t *ext)
 
 static char *dump(json_t *o)
 {
-	return json_dumps(o ? o : json_object(), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (o)
+		return json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_t *empty = json_object();
+	char *s = json_dumps(empty, JSON_COMPACT);
+	json_decref(empty);
+	return s;
 }
 
 int api_post_group(struct api_request *r)
