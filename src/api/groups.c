@@ -107,7 +107,7 @@ int api_post_group(struct api_request *r)
 	json_t *ext = json_object_get(b, "extension");
 	bool ok = api_field_string(r, b, "groupname", true, &name) && api_field_string(r, b, "description", false, &desc) &&
 	          api_field_string(r, b, "externalName", false, &ext_name) && check_extension(r, ext);
-	char *text = ok ? dump(json_deep_copy(ext)) : NULL;
+	char *text = ok ? dump(ext) : NULL;
 	json_decref(b);
 	if (!ok)
 		return 0;
