@@ -12,14 +12,17 @@
  * (user.pai.stdout, user.pai.stderr, user.pai.all, rotated by size) and its
  * exit status, which it writes atomically to DIR/exit.json before it exits.
  *
- * The task attempt's directory DIR (given by the caller, created by
- * exec_launch) holds:
- *     lock             flock()ed by the shim for as long as it lives
- *     shim.json        {"pid", "startTime", "pgid", "cgroups", ...}
+ * The task attempt's directory DIR (given by the caller, created by the
+ * shim) holds:
+ *     shim.json        {"pid", "startTime", "pgid", "taskPid", "cgroups", ...}
+ *                      once the task runs
  *     exit.json        {"exitCode", "signal", "oom", "stopped", "startedMs",
  *                       "finishedMs", "message"}: written once, atomically
- *     user.pai.stdout, user.pai.stderr, user.pai.all (+ ".1" rotated)
+ *     user.pai.stdout, user.pai.stderr, user.pai.all (+ ".1" rotated), each
+ *                      created by the task's first output to it
  *     runtime.log      what the shim itself did (start, limits, signals, exit)
+ * A shim holds a claim on DIR (an abstract socket named after it) for as long
+ * as it lives.
  *
  * The server talks to a shim only through these files, signals and the
  * shim's stdout pipe (one line when the task's process has started). exec
@@ -96,15 +99,18 @@ struct exec;
  * (normally /proc/self/exe resolved). NULL with err on failure.
  */
 struct exec *exec_new(const char *gantry_path, const struct exec_callbacks *cb, struct gerr *err);
-/* Stop watching (the thread ends; callbacks stop). Shims and tasks keep running. */
+/* Stop watching (the thread ends; callbacks stop). Shims and tasks keep
+ * running; a shim launched so recently that it has not yet claimed its
+ * attempt does not start it (a restarted server finds it never started). */
 void exec_free(struct exec *x);
 const struct exec_caps *exec_get_caps(const struct exec *x);
 
 /*
- * Start a shim for t and return once it is spawned (not waiting for bash):
- * `started` follows from the watcher thread, then `exited`. Fails (nothing
- * left running, nothing reported) when the directory cannot be made or the
- * shim cannot be spawned.
+ * Start a shim for t and return once it is spawned (not waiting for bash,
+ * touching no file): `started` follows from the watcher thread, then
+ * `exited`. Fails (nothing left running, nothing reported) when the shim
+ * cannot be spawned; a directory the shim cannot make is reported by
+ * `exited` (lost, with the reason).
  */
 int exec_launch(struct exec *x, const struct exec_task *t, struct gerr *err);
 

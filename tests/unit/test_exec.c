@@ -12,13 +12,16 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -285,6 +288,106 @@ static int json_int_field(const char *dir, const char *name, const char *key)
 	int v = p ? atoi(p + strlen(pat)) : 0;
 	free(s);
 	return v;
+}
+
+/* ---- the claim, spares and their cgroups, seen from outside ----------------------- */
+
+/* The pid holding the claim on an attempt's dir (exec/local/claim.c: an
+ * abstract socket named after a BLAKE2b-128 of dir), or 0. */
+static pid_t claim_holder(const char *dir)
+{
+	unsigned char h[16];
+	struct sockaddr_un a;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)dir, strlen(dir), NULL, 0);
+	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "gantry-claim-");
+	for (size_t i = 0; i < sizeof(h); i++)
+		n += snprintf(a.sun_path + 1 + n, sizeof(a.sun_path) - 1 - (size_t)n, "%02x", h[i]);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct ucred cr = { 0, 0, 0 };
+	socklen_t len = sizeof(cr);
+	pid_t pid = 0;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+		pid = cr.pid;
+	if (fd >= 0)
+		close(fd);
+	return pid;
+}
+
+static pid_t wait_claimed(const char *dir, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 5) {
+		pid_t pid = claim_holder(dir);
+		if (pid > 0)
+			return pid;
+		usleep(5000);
+	}
+	return 0;
+}
+
+/* The children of parent named comm (at most max). */
+static int children(pid_t parent, const char *comm, pid_t *out, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+	while (d && n < max && (e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char path[300], buf[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *fp = fopen(path, "r");
+		if (!fp)
+			continue;
+		size_t k = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+		buf[k] = '\0';
+		char *l = strchr(buf, '('), *r = strrchr(buf, ')');
+		int ppid = 0;
+		if (!l || !r || sscanf(r + 2, "%*c %d", &ppid) != 1 || ppid != parent)
+			continue;
+		*r = '\0';
+		if (!strcmp(l + 1, comm))
+			out[n++] = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Is pid one of the lines of a cgroup.procs? */
+static bool has_pid(const char *procs, int pid)
+{
+	for (const char *p = procs; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (atoi(p) == pid)
+			return true;
+	return false;
+}
+
+/* root/shim-<pid>-<start>: the cgroup a shim made for its task, or "". */
+static void shim_cgroup(const char *root, pid_t pid, char *out, size_t cap)
+{
+	char prefix[64];
+	DIR *d = opendir(root);
+	struct dirent *e;
+	out[0] = '\0';
+	snprintf(prefix, sizeof(prefix), "shim-%d-", (int)pid);
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)))
+			snprintf(out, cap, "%s/%s", root, e->d_name);
+	if (d)
+		closedir(d);
+}
+
+/* Restart the executor with env NAME=VALUE for its zygote and shims. */
+static void restart_with(struct fixture *f, const char *name, const char *value)
+{
+	exec_free(f->x);
+	setenv(name, value, 1);
+	f->x = new_exec(f);
+	unsetenv(name);
 }
 
 /* ---- cases -------------------------------------------------------------------- */
@@ -733,6 +836,177 @@ static void adopt_lost(void **state)
 	assert_true(is_dead(r.pid));
 }
 
+
+/* Spares wait with their task's process already in fresh cgroups; a spare
+ * killed, and every spare when the executor stops, leaves none behind. */
+static void spares_leave_no_cgroups(void **state)
+{
+	struct fixture *f = *state;
+	const struct exec_caps *caps = exec_get_caps(f->x);
+	if (!caps->memory_limit) {
+		fprintf(stderr, "spares_leave_no_cgroups: skipped: %s\n", caps->detail);
+		skip();
+	}
+	pid_t zy, spares[8];
+	char dirs[8][600];
+	int n = 0;
+	for (int i = 0; i < 300 && children(getpid(), "gantry-zygote", &zy, 1) != 1; i++)
+		usleep(10000);   /* still starting (exec of gantry) */
+	assert_int_equal(children(getpid(), "gantry-zygote", &zy, 1), 1);
+	for (int i = 0; i < 300; i++) {   /* the zygote makes them one after another */
+		n = children(zy, "gantry-shim", spares, 8);
+		int ready = 0;
+		for (int k = 0; k < n; k++) {
+			shim_cgroup(caps->memory_root, spares[k], dirs[k], sizeof(dirs[k]));
+			ready += dirs[k][0] != '\0';
+		}
+		if (n >= 2 && ready == n)
+			break;
+		usleep(10000);
+	}
+	assert_true(n >= 2);
+	for (int k = 0; k < n; k++) {
+		assert_true(dirs[k][0] != '\0');
+		char *procs = slurp(dirs[k], "cgroup.procs", NULL);
+		assert_non_null(procs);   /* the stub waits in there, not the spare */
+		assert_true(atoi(procs) > 0 && atoi(procs) != spares[k]);
+		free(procs);
+	}
+	/* killed: the stub dies with it, the zygote sweeps the orphan cgroup */
+	assert_int_equal(kill(spares[0], SIGKILL), 0);
+	for (int i = 0; i < 300 && access(dirs[0], F_OK) == 0; i++)
+		usleep(10000);
+	assert_int_equal(access(dirs[0], F_OK), -1);
+	/* discarded with the executor */
+	exec_free(f->x);
+	f->x = NULL;
+	for (int k = 1; k < n; k++) {
+		assert_int_equal(access(dirs[k], F_OK), -1);
+		assert_true(is_dead(spares[k]));
+	}
+	f->x = new_exec(f);
+}
+
+/* The task's process joined its cgroups before the launch; the limits are
+ * written at the launch, and hold for bash; the shim stays outside. */
+static void limits_on_the_preplaced_task(void **state)
+{
+	struct fixture *f = *state;
+	const struct exec_caps *caps = exec_get_caps(f->x);
+	if (!caps->memory_limit) {
+		fprintf(stderr, "limits_on_the_preplaced_task: skipped: %s\n", caps->detail);
+		skip();
+	}
+	struct task k;
+	task_init(f, &k, "echo ready\nsleep 30\n");
+	k.t.memory_mb = 48;
+	launch(f, &k);
+	struct rec r = wait_started(f, k.uid, 1);
+	assert_true(wait_for_text(k.dir, "user.pai.stdout", "ready", 10000));
+	char *sj = slurp(k.dir, "shim.json", NULL);
+	assert_non_null(sj);
+	int shim = json_int_field(k.dir, "shim.json", "pid");
+	char *p = strstr(sj, "\"memory\":\"");
+	assert_non_null(p);
+	p += 10;
+	*strchr(p, '"') = '\0';
+	char want[64];
+	snprintf(want, sizeof(want), "/shim-%d-", shim);
+	assert_non_null(strstr(p, want));   /* named after the shim, made before the task was known */
+	const char *file = strstr(sj, "\"memoryVersion\":2") ? "memory.max" : "memory.limit_in_bytes";
+	char *lim = slurp(p, file, NULL), *procs = slurp(p, "cgroup.procs", NULL);
+	assert_non_null(lim);
+	assert_non_null(procs);
+	assert_int_equal(atoll(lim), 48LL << 20);
+	assert_true(has_pid(procs, r.pid));
+	assert_false(has_pid(procs, shim));
+	free(lim);
+	free(procs);
+	assert_int_equal(exec_kill(f->x, k.uid, 0), 0);
+	wait_exited(f, k.uid, 5000);
+	assert_int_equal(access(p, F_OK), -1);
+	free(sj);
+}
+
+/* Crash window 1: the server dies after handing a shim its launch, before
+ * the shim claims the attempt. A restarted server finds no claim: never
+ * started; the shim sees its server gone and does not start the task; a
+ * new launch runs it, once. */
+static void adopt_before_the_claim(void **state)
+{
+	struct fixture *f = *state;
+	struct task k;
+	struct exec_exit ex;
+	struct gerr e;
+	restart_with(f, "GANTRY_EXEC_TEST_DELAY_CLAIM_MS", "700");
+	task_init(f, &k, "echo ran >> ran.log\n");
+	launch(f, &k);
+	exec_free(f->x);   /* before the shim's claim */
+	f->x = new_exec(f);
+	assert_int_equal(exec_adopt(f->x, k.uid, k.dir, &ex, &e), EXEC_NEVER_STARTED);
+	usleep(1200 * 1000);   /* the old shim has woken up, seen its server gone, and left */
+	assert_int_equal(claim_holder(k.dir), 0);
+	assert_true(file_size(k.cwd, "ran.log") < 0);
+	assert_true(file_size(k.dir, "exit.json") < 0);
+	launch(f, &k);
+	assert_int_equal(wait_exited(f, k.uid, 10000).exit_code, 0);
+	char *ran = slurp(k.cwd, "ran.log", NULL);
+	assert_string_equal(ran, "ran\n");
+	free(ran);
+}
+
+/* Crash window 2: the server dies after the shim has claimed the attempt,
+ * before the task (and shim.json) exists. A restarted server finds the shim
+ * through its claim and watches it to the end. */
+static void adopt_after_the_claim(void **state)
+{
+	struct fixture *f = *state;
+	struct task k;
+	struct exec_exit ex;
+	struct gerr e;
+	restart_with(f, "GANTRY_EXEC_TEST_DELAY_START_MS", "1000");
+	task_init(f, &k, "echo ran >> ran.log\nexit 6\n");
+	launch(f, &k);
+	pid_t shim = wait_claimed(k.dir, 5000);
+	assert_true(shim > 0);
+	exec_free(f->x);
+	f->x = new_exec(f);
+	assert_true(file_size(k.dir, "shim.json") < 0);   /* still on its way */
+	assert_int_equal(exec_adopt(f->x, k.uid, k.dir, &ex, &e), EXEC_ADOPTED);
+	ex = wait_exited(f, k.uid, 10000);
+	assert_int_equal(ex.exit_code, 6);
+	assert_false(ex.lost);
+	char *ran = slurp(k.cwd, "ran.log", NULL);
+	assert_string_equal(ran, "ran\n");
+	free(ran);
+}
+
+/* Crash window 3: the shim dies after its claim, before its record: the
+ * exit is lost, and its task's cgroups (named after it) are swept. */
+static void lost_before_the_record(void **state)
+{
+	struct fixture *f = *state;
+	struct task k;
+	char cg[600] = "";
+	restart_with(f, "GANTRY_EXEC_TEST_DELAY_START_MS", "3000");
+	const struct exec_caps *caps = exec_get_caps(f->x);
+	task_init(f, &k, "echo ran >> ran.log\n");
+	launch(f, &k);
+	pid_t shim = wait_claimed(k.dir, 5000);
+	assert_true(shim > 0);
+	if (caps->memory_limit) {
+		shim_cgroup(caps->memory_root, shim, cg, sizeof(cg));
+		assert_true(cg[0] != '\0');
+	}
+	assert_int_equal(kill(shim, SIGKILL), 0);
+	struct exec_exit ex = wait_exited(f, k.uid, 10000);
+	assert_true(ex.lost);
+	if (cg[0])
+		assert_int_equal(access(cg, F_OK), -1);
+	usleep(100 * 1000);
+	assert_true(file_size(k.cwd, "ran.log") < 0);
+}
+
 static void direct_spawn_without_zygote(void **state)
 {
 	struct fixture *f = *state;
@@ -783,6 +1057,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(adopt_never_started, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_shim, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(spares_leave_no_cgroups, setup, teardown),
+		cmocka_unit_test_setup_teardown(limits_on_the_preplaced_task, setup, teardown),
+		cmocka_unit_test_setup_teardown(adopt_before_the_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(adopt_after_the_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_before_the_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(direct_spawn_without_zygote, setup, teardown),
 		cmocka_unit_test_setup_teardown(caps_detected, setup, teardown),
 	};

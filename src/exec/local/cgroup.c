@@ -18,11 +18,20 @@
  *
  * On a pure v2 machine the three are one directory. On a hybrid machine
  * (v1 controllers, v2 mounted without them) mem and cpu are v1 and tree is
- * the v2 directory. The server detects the layout and passes the task's
- * directories to the shim, which creates them, moves the task into them
- * (the vfork child writes "0" to each cgroup.procs) and removes them when
- * the task is over. The shim itself stays outside, so the memory limit and
- * cgroup.kill never touch it.
+ * the v2 directory. The server detects the layout and passes its roots to
+ * the zygote and to each shim. A shim names its task's directories after
+ * itself, "shim-<pid>-<start time>", because it makes them before it knows
+ * its task (stub.c: the task's process joins them ahead of time); it
+ * records them in shim.json and removes them when the task is over. The
+ * shim itself stays outside, so the memory limit and cgroup.kill never
+ * touch it.
+ *
+ * Orphans: a directory whose shim is dead (its pid gone, or reused: the
+ * start time in the name no longer matches) belongs to nobody:
+ * exec__cg_sweep kills what is in it and removes it. That covers a spare
+ * killed with its zygote, and a shim killed before it recorded its
+ * cgroups. Earlier shims named the directories after the task uid
+ * (exec__cg_task_paths); adoption still looks there.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,7 +50,7 @@
 
 static int write_str(const char *dir, const char *file, const char *val)
 {
-	char path[EXEC_PATH_MAX];
+	char path[EXEC_PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -60,7 +69,7 @@ static bool has_file(const char *dir, const char *file)
 
 static char *read_small(const char *dir, const char *file)
 {
-	char path[EXEC_PATH_MAX];
+	char path[EXEC_PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	return exec__read_file(path, 1 << 20, NULL);
 }
@@ -271,29 +280,61 @@ void exec__cg_detect(struct cg_layout *lay)
 
 /* ---- a task's cgroups ------------------------------------------------------------ */
 
-void exec__cg_task_paths(const struct cg_layout *lay, const char *uid, bool mem, bool cpu, struct cg_task *t)
+/* uid with odd characters made '_' (a cgroup name) */
+static void clean_name(const char *uid, char *name, size_t cap)
 {
-	char name[128];
 	size_t i = 0;
-	for (; uid[i] && i < sizeof(name) - 1; i++) {
+	for (; uid[i] && i < cap - 1; i++) {
 		char c = uid[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
 		          c == '_' || (c == '.' && i > 0);
 		name[i] = ok ? c : '_';
 	}
 	name[i] = '\0';
+}
+
+void exec__cg_roots(const struct cg_layout *lay, struct cg_task *roots)
+{
+	memset(roots, 0, sizeof(*roots));
+	if (lay->mem_v) {
+		roots->mem_v = lay->mem_v;
+		snprintf(roots->mem, sizeof(roots->mem), "%s", lay->mem_root);
+	}
+	if (lay->cpu_v) {
+		roots->cpu_v = lay->cpu_v;
+		snprintf(roots->cpu, sizeof(roots->cpu), "%s", lay->cpu_root);
+	}
+	snprintf(roots->tree, sizeof(roots->tree), "%s", lay->tree_root);
+}
+
+void exec__cg_task_named(const struct cg_task *roots, const char *name, bool mem, bool cpu, struct cg_task *t)
+{
 	memset(t, 0, sizeof(*t));
 	/* a path that does not fit is left out: that limit is then not applied */
-	if (mem && lay->mem_v && snprintf(t->mem, sizeof(t->mem), "%s/%s", lay->mem_root, name) < (int)sizeof(t->mem))
-		t->mem_v = lay->mem_v;
+	if (mem && roots->mem_v && snprintf(t->mem, sizeof(t->mem), "%s/%s", roots->mem, name) < (int)sizeof(t->mem))
+		t->mem_v = roots->mem_v;
 	else
 		t->mem[0] = '\0';
-	if (cpu && lay->cpu_v && snprintf(t->cpu, sizeof(t->cpu), "%s/%s", lay->cpu_root, name) < (int)sizeof(t->cpu))
-		t->cpu_v = lay->cpu_v;
+	if (cpu && roots->cpu_v && snprintf(t->cpu, sizeof(t->cpu), "%s/%s", roots->cpu, name) < (int)sizeof(t->cpu))
+		t->cpu_v = roots->cpu_v;
 	else
 		t->cpu[0] = '\0';
-	if (!lay->tree_root[0] || snprintf(t->tree, sizeof(t->tree), "%s/%s", lay->tree_root, name) >= (int)sizeof(t->tree))
+	if (!roots->tree[0] || snprintf(t->tree, sizeof(t->tree), "%s/%s", roots->tree, name) >= (int)sizeof(t->tree))
 		t->tree[0] = '\0';
+}
+
+void exec__cg_shim_name(pid_t pid, int64_t start, char *out, size_t cap)
+{
+	snprintf(out, cap, "shim-%d-%lld", (int)pid, (long long)start);
+}
+
+void exec__cg_task_paths(const struct cg_layout *lay, const char *uid, bool mem, bool cpu, struct cg_task *t)
+{
+	char name[128];
+	struct cg_task roots;
+	clean_name(uid, name, sizeof(name));
+	exec__cg_roots(lay, &roots);
+	exec__cg_task_named(&roots, name, mem, cpu, t);
 }
 
 json_t *exec__cg_task_to_json(const struct cg_task *t)
@@ -338,16 +379,21 @@ static int dirs(const struct cg_task *t, const char *out[3])
 	return n;
 }
 
-int exec__cg_task_create(const struct cg_task *t, int64_t memory_mb, double cpu, struct gerr *err)
+int exec__cg_task_create(const struct cg_task *t, struct gerr *err)
 {
 	const char *d[3];
-	char val[64];
 	int n = dirs(t, d);
 	for (int i = 0; i < n; i++)
 		if (mkdir(d[i], 0755) < 0 && errno != EEXIST) {
 			int e = errno;
 			return gerr_set(err, GERR_IO, "cannot create cgroup %s: %s", d[i], strerror(e));
 		}
+	return 0;
+}
+
+int exec__cg_task_limit(const struct cg_task *t, int64_t memory_mb, double cpu, struct gerr *err)
+{
+	char val[64];
 	if (t->mem[0] && memory_mb > 0) {
 		snprintf(val, sizeof(val), "%lld", (long long)memory_mb << 20);
 		const char *f = t->mem_v == 2 ? "memory.max" : "memory.limit_in_bytes";
@@ -374,8 +420,12 @@ int exec__cg_task_create(const struct cg_task *t, int64_t memory_mb, double cpu,
 				                strerror(e));
 			}
 		} else {
+			/* 100 ms is v1's default period: written only when it is not */
+			char *cur = read_small(t->cpu, "cpu.cfs_period_us");
+			bool same = cur && strtoll(cur, NULL, 10) == period;
+			free(cur);
 			snprintf(val, sizeof(val), "%lld", period);
-			if (write_str(t->cpu, "cpu.cfs_period_us", val) < 0) {
+			if (!same && write_str(t->cpu, "cpu.cfs_period_us", val) < 0) {
 				int e = errno;
 				return gerr_set(err, GERR_IO, "cannot set %s/cpu.cfs_period_us: %s", t->cpu,
 				                strerror(e));
@@ -391,13 +441,19 @@ int exec__cg_task_create(const struct cg_task *t, int64_t memory_mb, double cpu,
 	return 0;
 }
 
-int exec__cg_procs_paths(const struct cg_task *t, char paths[3][EXEC_PATH_MAX])
+int exec__cg_task_join(const struct cg_task *t, pid_t pid, struct gerr *err)
 {
 	const char *d[3];
+	char val[24];
 	int n = dirs(t, d);
+	snprintf(val, sizeof(val), "%d", (int)pid);
 	for (int i = 0; i < n; i++)
-		snprintf(paths[i], EXEC_PATH_MAX, "%s/cgroup.procs", d[i]);
-	return n;
+		if (write_str(d[i], "cgroup.procs", val) < 0) {
+			int e = errno;
+			return gerr_set(err, GERR_IO, "cannot move the task's process into cgroup %s: %s", d[i],
+			                strerror(e));
+		}
+	return 0;
 }
 
 /* Signal each pid listed in dir/cgroup.procs; returns how many. */
@@ -505,4 +561,46 @@ int exec__cg_task_remove(const struct cg_task *t, struct gerr *err)
 		}
 	}
 	return rc;
+}
+
+/* ---- orphans ------------------------------------------------------------------- */
+
+/* Kill what is in dir (an orphan) and remove it. */
+static void sweep_dir(const char *dir)
+{
+	struct cg_task t;
+	struct gerr e;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.tree, sizeof(t.tree), "%s", dir);   /* cgroup.kill when it is v2 */
+	if (exec__cg_kill_wait(&t, 1000))
+		exec__cg_task_remove(&t, &e);   /* else the next sweep tries again */
+}
+
+int exec__cg_sweep(const struct cg_task *roots)
+{
+	const char *d[3];
+	int n = dirs(roots, d), removed = 0;
+	for (int i = 0; i < n; i++) {
+		DIR *dp = opendir(d[i]);
+		struct dirent *de;
+		if (!dp)
+			continue;
+		while ((de = readdir(dp))) {
+			int pid;
+			long long start;
+			char tail;
+			if (strncmp(de->d_name, "shim-", 5) ||
+			    sscanf(de->d_name, "shim-%d-%lld%c", &pid, &start, &tail) != 2 || pid <= 0)
+				continue;
+			if (exec__proc_live(pid, start))
+				continue;   /* its shim lives (a zombie does not) */
+			char path[EXEC_PATH_MAX];
+			if (snprintf(path, sizeof(path), "%s/%s", d[i], de->d_name) >= (int)sizeof(path))
+				continue;
+			sweep_dir(path);
+			removed++;
+		}
+		closedir(dp);
+	}
+	return removed;
 }

@@ -5,12 +5,15 @@
  *
  * DESIGN
  * ------
- * exec_launch does the least it can on the caller's thread: make DIR, check
- * that no shim holds DIR/lock, pack the launch description, get a shim
- * process (the zygote's spare, ready and waiting: one SEQPACKET round trip;
- * else posix_spawn of `gantry shim`), write the description to the shim's
- * socket and hand the shim to the watcher thread. It never waits for bash: the
- * shim's "started" line arrives on that socket and the watcher reports it.
+ * exec_launch does the least it can on the caller's thread, and nothing on
+ * the file system: pack the launch description, get a shim process (the
+ * zygote's spare, ready and waiting: one SEQPACKET round trip; else
+ * posix_spawn of `gantry shim`), write the description to the shim's socket
+ * and hand the shim to the watcher thread. The shim makes DIR and claims it
+ * (shim.c); a file system that is slow to create files (these VMs' ext4:
+ * milliseconds a directory) then delays that task, not the caller's loop.
+ * It never waits for bash: the shim's "started" line arrives on that socket
+ * and the watcher reports it.
  *
  * Threads: exec_launch, exec_kill and exec_adopt may be called from any one
  * thread (the control loop); the watcher thread runs the callbacks. x->mu
@@ -27,7 +30,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -77,6 +79,8 @@ struct exec *exec_new(const char *gantry_path, const struct exec_callbacks *cb, 
 		snprintf(x->lay.why, sizeof(x->lay.why), "cgroups turned off by GANTRY_EXEC_CGROUP=none");
 	}
 	exec__caps_from(&x->caps, &x->lay);
+	exec__cg_roots(&x->lay, &x->roots);
+	exec__cg_sweep(&x->roots);   /* left by shims killed while no server watched */
 
 	x->epfd = epoll_create1(EPOLL_CLOEXEC);
 	x->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -159,6 +163,7 @@ void exec__shim_free(struct shim *s)
 		close(s->sock);
 	free(s->uid);
 	free(s->dir);
+	free(s->failed);
 	free(s);
 }
 
@@ -198,9 +203,7 @@ static int spawn_direct(struct exec *x, int fd, pid_t *pid, int *pidfd, struct g
 
 static json_t *describe(const struct exec *x, const struct exec_task *t, struct gerr *err)
 {
-	struct cg_task cg;
 	json_t *env = json_array();
-	exec__cg_task_paths(&x->lay, t->uid, t->memory_mb > 0, t->cpu > 0, &cg);
 	for (const char *const *e = t->env; env && *e; e++)
 		if (json_array_append_new(env, json_string(*e)) < 0) {
 			json_decref(env);
@@ -216,8 +219,8 @@ static json_t *describe(const struct exec *x, const struct exec_task *t, struct 
 	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:f, s:i, s:I, s:s?, s:o}", "uid", t->uid, "dir",
 	                      t->dir, "cwd", t->cwd, "script", script, "env", env, "memoryMB",
 	                      (json_int_t)t->memory_mb, "cpu", t->cpu, "graceS", t->grace_s, "logMaxBytes",
-	                      (json_int_t)t->log_max_bytes, "image", t->image, "cgroups",
-	                      exec__cg_task_to_json(&cg));
+	                      (json_int_t)t->log_max_bytes, "image", t->image, "cgroupRoots",
+	                      exec__cg_task_to_json(&x->roots));
 	if (!j)
 		gerr_set(err, GERR_NOMEM, "cannot build the launch description");
 	return j;
@@ -237,22 +240,6 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Is a shim holding dir/lock? (creates the lock file) */
-static int check_lock(const char *dir, struct gerr *err)
-{
-	char path[EXEC_PATH_MAX];
-	snprintf(path, sizeof(path), "%s/lock", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return gerr_set(err, GERR_IO, "open %s: %s", path, strerror(errno));
-	int rc = 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		rc = errno == EWOULDBLOCK ? gerr_set(err, GERR_CONFLICT, "a shim already runs in %s", dir)
-		                          : gerr_set(err, GERR_IO, "flock %s: %s", path, strerror(errno));
-	close(fd);
-	return rc;
-}
-
 int exec_launch(struct exec *x, const struct exec_task *t, struct gerr *err)
 {
 	int sv[2] = { -1, -1 }, pidfd = -1, rc;
@@ -270,8 +257,9 @@ int exec_launch(struct exec *x, const struct exec_task *t, struct gerr *err)
 	pthread_mutex_unlock(&x->mu);
 	if (dup)
 		return gerr_set(err, GERR_CONFLICT, "task %s is already running", t->uid);
-	if ((rc = exec__mkdir_p(t->dir, err)) < 0 || (rc = check_lock(t->dir, err)) < 0)
-		return rc;
+	/* DIR is the shim's to make and lock: a shim already running this
+	 * attempt (only possible from before a restart, and then adopted)
+	 * makes the new one wait, then fail */
 	json_t *j = describe(x, t, err);
 	if (!j)
 		return GERR_INVALID;

@@ -5,6 +5,10 @@
  * (replacing the previous one) and a new file starts. Writes are split at
  * the boundary, so no file is ever larger than max, and at most 2 × max
  * bytes per stream stay on disk.
+ *
+ * A file is created by the first write to it: a task that never writes to
+ * a stream leaves no file for it (the log API reads a missing file as an
+ * empty one), and no file is made before the task runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,13 +19,18 @@
 
 #include "exec/local/internal.h"
 
-int exec__logf_open(struct exec_logf *lf, const char *dir, const char *name, struct gerr *err)
+int exec__logf_init(struct exec_logf *lf, const char *dir, const char *name, struct gerr *err)
+{
+	lf->fd = -1;
+	lf->size = 0;
+	if (snprintf(lf->path, sizeof(lf->path), "%s/%s", dir, name) >= (int)sizeof(lf->path))
+		return gerr_set(err, GERR_INVALID, "%s/%s: path too long", dir, name);
+	return 0;
+}
+
+static int logf_open(struct exec_logf *lf, struct gerr *err)
 {
 	struct stat st;
-	if (snprintf(lf->path, sizeof(lf->path), "%s/%s", dir, name) >= (int)sizeof(lf->path)) {
-		lf->fd = -1;
-		return gerr_set(err, GERR_INVALID, "%s/%s: path too long", dir, name);
-	}
 	lf->fd = open(lf->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (lf->fd < 0)
 		return gerr_set(err, GERR_IO, "cannot open %s: %s", lf->path, strerror(errno));
@@ -48,6 +57,8 @@ static int rotate(struct exec_logf *lf, struct gerr *err)
 int exec__logf_write(struct exec_logf *lf, int64_t max, const char *p, size_t n, struct gerr *err)
 {
 	int rc = 0;
+	if (n > 0 && lf->fd < 0 && logf_open(lf, err) < 0)
+		return GERR_IO;   /* the next write tries again */
 	while (n > 0 && lf->fd >= 0) {
 		if (lf->size >= max && rotate(lf, err) < 0)
 			rc = GERR_IO;

@@ -7,25 +7,39 @@
  * The shim is started by exec_launch (forked by the zygote, or spawned) in
  * its own session, with a socket as fd 0 and fd 1. It:
  *
+ *   0. as a spare of the zygote, before any launch: makes its task's
+ *      process ahead of time, already in fresh cgroups (stub.c), because
+ *      moving a process into a cgroup is the slowest step of a launch;
  *   1. reads the launch description (JSON) from fd 0 until EOF;
- *   2. opens DIR/runtime.log (its own log, also its stderr from then on) and
- *      takes an exclusive flock on DIR/lock, held until it exits: "lock
- *      held" is how a restarted server knows the shim lives;
- *   3. makes the cwd, a sealed memfd holding the script, the log pipes and
- *      the task's cgroups with their limits;
- *   4. vforks the task: setsid, join the cgroups, cwd, fds, exactly the
- *      given environment, exec /bin/bash /proc/self/fd/3 (the memfd: the
- *      script never touches the disk nor a command line). A close-on-exec
- *      pipe tells the shim whether the exec succeeded;
- *   5. writes "started PID MS\n" on fd 1, closes fds 0 and 1, and writes
- *      DIR/shim.json (pid, start time, pgid, cgroups) by rename;
+ *   2. claims the attempt: binds an abstract socket named after DIR
+ *      (claim.c), held until it exits ("claim held" is how a restarted
+ *      server knows the shim lives); then checks that its server is still
+ *      there (its end of the socket not closed). A shim whose server is
+ *      gone by then does not start the task: a restarted server may already
+ *      have decided that the attempt never started (adopt.c);
+ *   3. makes the cwd, writes the limits into the stub's cgroups and the
+ *      script into a sealed memfd;
+ *   4. tells the stub to go: it makes the pipes its fds, changes to the cwd
+ *      and execs /bin/bash /proc/self/fd/3 (the memfd: the script never
+ *      touches the disk nor a command line) with exactly the given
+ *      environment. A close-on-exec pipe says whether the exec succeeded;
+ *   5. while bash starts: makes DIR, creates runtime.log (its lines so far
+ *      were kept in memory, with their times) and shim.json (pid, start
+ *      time, task pid, cgroups); then writes "started PID MS" on fd 1 and
+ *      closes fds 0 and 1;
  *   6. copies the task's stdout and stderr to user.pai.stdout, .stderr and
- *      .all, rotating each at log_max_bytes (one ".1" kept);
+ *      .all, each created by its first write and rotated at log_max_bytes
+ *      (one ".1" kept);
  *   7. on SIGTERM (exec_kill; si_value, when queued, is the grace in
  *      seconds) sends SIGTERM to the whole tree, SIGKILL after the grace;
  *   8. when bash exits, kills what is left of the tree, drains the pipes,
  *      reads the OOM counter, removes the cgroups, writes DIR/exit.json
  *      (fsync, rename, fsync dir) and exits, releasing the lock.
+ *
+ * Before bash starts the shim creates on disk only the cwd: creating files
+ * and directories costs milliseconds on a busy ext4. When DIR cannot be
+ * made there is no exit.json to write: the shim says "failed MESSAGE" on
+ * fd 1 instead (and kills the task if it runs).
  *
  * The tree is every process in the task's cgroups, the task's process
  * group, and every descendant of the shim: the shim is a child subreaper,
@@ -41,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -61,9 +74,19 @@ struct shim_run {
 	int64_t memory_mb, log_max;
 	double cpu;
 	int grace_s;
-	struct cg_task cg;
+	struct cg_task roots;              /* where the task's cgroups go */
+	struct cg_task cg;                 /* the task's cgroups, once it runs */
+	struct stub stub;                  /* the task's process until it runs */
+	char stub_why[512];                /* why no stub could be made ahead of time */
+	pid_t self;
+	int64_t self_start;                /* our start time: names our cgroups, in shim.json */
+	int delay_claim_ms, delay_start_ms;   /* tests only: widen the windows before and after the claim */
 
-	int rlog, lockfd, sigfd, devnull;
+	int rlog, claimfd, sigfd, devnull;
+	bool claimed;                      /* the attempt is ours: DIR may be made */
+	bool dir_made;
+	char rbuf[8192];                   /* runtime.log lines before the file exists */
+	size_t rbuf_len;
 	int out_r, err_r;                  /* the task's stdout/stderr pipes, -1 at EOF */
 	struct exec_logf lout, lerr, lall;
 	bool log_failed;
@@ -76,24 +99,15 @@ struct shim_run {
 	int64_t kill_at;                   /* monotonic ms of the SIGKILL, when stopping */
 };
 
-/* What the vfork child needs, computed before the vfork. */
-struct child_args {
-	char procs[3][EXEC_PATH_MAX];
-	int nprocs;
-	const char *cwd;
-	int devnull, out_w, err_w, memfd, errpipe;
-	char *argv[3];
-	char **envp;
-};
-
-/* the vfork child's report when it fails before exec */
-enum child_step { STEP_SETSID = 1, STEP_CGROUP, STEP_CHDIR, STEP_FDS, STEP_EXEC };
-struct child_err {
-	int step, err, index;
-};
+static void sleep_ms(int ms)
+{
+	nanosleep(&(struct timespec){ ms / 1000, (long)(ms % 1000) * 1000000L }, NULL);
+}
 
 /* ---- runtime.log --------------------------------------------------------------- */
 
+/* A line of runtime.log, timestamped now. Until the file exists (it is
+ * made once the task runs) lines wait in memory, keeping their times. */
 static void rlog(struct shim_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void rlog(struct shim_run *r, const char *fmt, ...)
 {
@@ -112,8 +126,35 @@ static void rlog(struct shim_run *r, const char *fmt, ...)
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
+	if (r->rlog < 0 && r->rbuf_len + (size_t)n <= sizeof(r->rbuf)) {
+		memcpy(r->rbuf + r->rbuf_len, line, (size_t)n);
+		r->rbuf_len += (size_t)n;
+		return;
+	}
 	ssize_t w = write(r->rlog >= 0 ? r->rlog : STDERR_FILENO, line, (size_t)n);
 	(void)w;
+}
+
+/* Create runtime.log (DIR is claimed), write what waited, and make it our
+ * stderr. Before the claim the lines stay in memory (stderr at the end). */
+static int make_dir(struct shim_run *r, struct gerr *err);
+static void rlog_open(struct shim_run *r)
+{
+	char path[EXEC_PATH_MAX];
+	struct gerr e;
+	if (r->rlog >= 0 || !r->claimed || make_dir(r, &e) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/runtime.log", r->dir);
+	r->rlog = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (r->rlog < 0) {
+		fprintf(stderr, "gantry shim: cannot open %s: %s\n", path, strerror(errno));
+		return;
+	}
+	ssize_t w = write(r->rlog, r->rbuf, r->rbuf_len);
+	(void)w;
+	r->rbuf_len = 0;
+	if (dup2(r->rlog, 2) < 0)   /* stray messages (libraries, sanitizers) go to runtime.log */
+		rlog(r, "dup2: %s", strerror(errno));
 }
 
 /* ---- the user logs ------------------------------------------------------------- */
@@ -202,77 +243,13 @@ static void kill_rest(struct shim_run *r)
 
 /* ---- launching ------------------------------------------------------------------- */
 
-static void __attribute__((noreturn)) child_exec(const struct child_args *a)
-{
-	struct child_err ce = { 0, 0, 0 };
-	sigset_t none;
-	if (setsid() < 0) {
-		ce.step = STEP_SETSID;
-		goto fail;
-	}
-	for (int i = 0; i < a->nprocs; i++) {
-		int fd = open(a->procs[i], O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "0", 1) != 1) {
-			ce.step = STEP_CGROUP;
-			ce.index = i;
-			goto fail;
-		}
-		close(fd);
-	}
-	if (chdir(a->cwd) < 0) {
-		ce.step = STEP_CHDIR;
-		goto fail;
-	}
-	if (dup2(a->devnull, 0) < 0 || dup2(a->out_w, 1) < 0 || dup2(a->err_w, 2) < 0 ||
-	    (a->memfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(a->memfd, 3)) < 0 ||
-	    close_range(4, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-		ce.step = STEP_FDS;
-		goto fail;
-	}
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(BASH, a->argv, a->envp);
-	ce.step = STEP_EXEC;
-fail:
-	ce.err = errno;
-	if (write(a->errpipe, &ce, sizeof(ce)) < 0)
-		_exit(126);
-	_exit(127);
-}
-
-/* vfork keeps the start cheap: no copy of the shim's page tables. */
-static pid_t spawn_task(const struct child_args *a)
-{
-	pid_t pid = vfork();
-	if (pid == 0)
-		child_exec(a);
-	return pid;
-}
-
-static const char *step_name(const struct child_err *ce, const struct child_args *a)
-{
-	switch (ce->step) {
-	case STEP_SETSID: return "setsid";
-	case STEP_CGROUP: return a->procs[ce->index];
-	case STEP_CHDIR: return a->cwd;
-	case STEP_FDS: return "dup2";
-	default: return BASH;
-	}
-}
-
-/* Seal the script into a memfd: bash reads it through /proc/self/fd/3. The
- * prefix closes fd 3 at once so the task's children do not inherit it; it
- * shares the first line, so line numbers stay those of the script. */
-static int make_memfd(struct shim_run *r)
+/* Fill the stub's memfd with the script and seal it: bash reads it through
+ * /proc/self/fd/3. The prefix closes fd 3 at once so the task's children
+ * do not inherit it; it shares the first line, so line numbers stay those
+ * of the script. */
+static int write_script(struct shim_run *r, int fd)
 {
 	static const char prefix[] = "exec 3<&-; ";
-	int fd = memfd_create("gantry-task-script", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0) {
-		rlog(r, "memfd_create: %s", strerror(errno));
-		return -1;
-	}
 	const char *parts[2] = { prefix, r->script };
 	size_t lens[2] = { sizeof(prefix) - 1, strlen(r->script) };
 	for (int i = 0; i < 2; i++) {
@@ -284,7 +261,6 @@ static int make_memfd(struct shim_run *r)
 				continue;
 			if (w <= 0) {
 				rlog(r, "cannot write the script to its memfd: %s", strerror(errno));
-				close(fd);
 				return -1;
 			}
 			p += w;
@@ -293,7 +269,23 @@ static int make_memfd(struct shim_run *r)
 	}
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
 		rlog(r, "cannot seal the script's memfd: %s", strerror(errno));
-	return fd;
+	return 0;
+}
+
+/* Make the stub: the task's process, in cgroups named after us. */
+static int prepare(struct shim_run *r)
+{
+	struct cg_task cg;
+	struct gerr e;
+	char name[64];
+	exec__cg_shim_name(r->self, r->self_start, name, sizeof(name));
+	exec__cg_task_named(&r->roots, name, true, true, &cg);
+	if (exec__stub_make(&r->stub, &cg, r->devnull, &e) < 0) {
+		snprintf(r->stub_why, sizeof(r->stub_why), "%s", e.msg);
+		return -1;
+	}
+	r->stub_why[0] = '\0';
+	return 0;
 }
 
 /* ---- records ----------------------------------------------------------------------- */
@@ -309,19 +301,60 @@ static void write_exit(struct shim_run *r, const struct exec_exit *ex)
 	json_decref(j);
 }
 
+/* DIR, once the attempt is ours. */
+static int make_dir(struct shim_run *r, struct gerr *err)
+{
+	if (r->dir_made)
+		return 0;
+	if (exec__mkdir_p(r->dir, err) < 0)
+		return GERR_IO;
+	r->dir_made = true;
+	return 0;
+}
+
+/* The record, once the task runs. Written in place (one inode, no rename):
+ * a reader that finds it torn (being written) tries again. */
 static void write_shim_json(struct shim_run *r)
 {
-	struct gerr e;
-	json_t *j = json_pack("{s:i, s:I, s:i, s:i, s:I, s:s, s:I, s:o}", "pid", (int)getpid(), "startTime",
-	                      (json_int_t)exec__proc_start_time(getpid()), "pgid", (int)r->task, "taskPid",
-	                      (int)r->task, "taskStartTime", (json_int_t)exec__proc_start_time(r->task), "uid",
-	                      r->uid, "startedMs", (json_int_t)r->started_ms, "cgroups",
-	                      exec__cg_task_to_json(&r->cg));
+	char path[EXEC_PATH_MAX];
+	json_t *j = json_pack("{s:i, s:I, s:i, s:i, s:I, s:s, s:I, s:o}", "pid", (int)r->self, "startTime",
+	                      (json_int_t)r->self_start, "pgid", (int)r->task, "taskPid", (int)r->task,
+	                      "taskStartTime", (json_int_t)exec__proc_start_time(r->task), "uid", r->uid,
+	                      "startedMs", (json_int_t)r->started_ms, "cgroups", exec__cg_task_to_json(&r->cg));
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	if (!s || exec__write_atomic(r->dir, "shim.json", s, strlen(s), false, &e) < 0)
-		rlog(r, "cannot write shim.json: %s", s ? e.msg : "out of memory");
+	size_t n = s ? strlen(s) : 0;
+	snprintf(path, sizeof(path), "%s/shim.json", r->dir);
+	int fd = s ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	if (fd < 0 || write(fd, s, n) != (ssize_t)n)
+		rlog(r, "cannot write %s: %s", path, s ? strerror(errno) : "out of memory");
+	if (fd >= 0)
+		close(fd);
 	free(s);
 	json_decref(j);
+}
+
+/* No DIR, so no exit.json: tell the server why instead. */
+static int say_failed(struct shim_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int say_failed(struct shim_run *r, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	for (int i = 0; i < n; i++)
+		if (msg[i] == '\n')
+			msg[i] = ' ';
+	rlog(r, "cannot start the task: %s", msg);
+	char line[640];
+	int len = snprintf(line, sizeof(line), "failed %.*s\n", n, msg);
+	if (write(1, line, (size_t)len) != len)
+		rlog(r, "cannot tell the server: %s", strerror(errno));
+	return -1;
 }
 
 /* The task could not be started: exit.json says why (exit code 127). */
@@ -333,11 +366,14 @@ static int fail_start(struct shim_run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(ex.message, sizeof(ex.message), fmt, ap);
 	va_end(ap);
-	rlog(r, "cannot start the task: %s", ex.message);
-	exec__cg_kill_wait(&r->cg, 2000);
+	exec__stub_discard(&r->stub);   /* kills it, removes its cgroups */
 	struct gerr e;
-	if (exec__cg_task_remove(&r->cg, &e) < 0)
-		rlog(r, "%s", e.msg);
+	if (make_dir(r, &e) < 0) {   /* no exit.json without DIR */
+		say_failed(r, "%s; and %s", ex.message, e.msg);
+		return 0;
+	}
+	rlog_open(r);
+	rlog(r, "cannot start the task: %s", ex.message);
 	write_exit(r, &ex);
 	return 0;
 }
@@ -391,6 +427,8 @@ static json_t *read_desc(void)
 
 static int parse_desc(struct shim_run *r, json_t *j)
 {
+	struct cg_task roots;
+	struct gerr e;
 	r->desc = j;
 	r->uid = json_string_value(json_object_get(j, "uid"));
 	r->dir = json_string_value(json_object_get(j, "dir"));
@@ -403,11 +441,66 @@ static int parse_desc(struct shim_run *r, json_t *j)
 	r->log_max = json_integer_value(json_object_get(j, "logMaxBytes"));
 	if (r->log_max <= 0)
 		r->log_max = DEFAULT_LOG_MAX;
-	exec__cg_task_from_json(json_object_get(j, "cgroups"), &r->cg);
 	if (!r->uid || !r->dir || !r->cwd || !r->script || !json_is_array(json_object_get(j, "env"))) {
 		fprintf(stderr, "gantry shim: the launch description lacks uid, dir, cwd, script or env\n");
 		return -1;
 	}
+	if (strlen(r->dir) > EXEC_PATH_MAX - 32) {
+		fprintf(stderr, "gantry shim: %s: path too long\n", r->dir);
+		return -1;
+	}
+	/* the server's roots win over the zygote's (they are the same, unless
+	 * cgroups were turned off in between) */
+	exec__cg_task_from_json(json_object_get(j, "cgroupRoots"), &roots);
+	if (memcmp(&roots, &r->roots, sizeof(roots))) {
+		exec__stub_discard(&r->stub);
+		r->roots = roots;
+	}
+	if (exec__logf_init(&r->lout, r->dir, "user.pai.stdout", &e) < 0 ||
+	    exec__logf_init(&r->lerr, r->dir, "user.pai.stderr", &e) < 0 ||
+	    exec__logf_init(&r->lall, r->dir, "user.pai.all", &e) < 0) {
+		fprintf(stderr, "gantry shim: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- claiming DIR ------------------------------------------------------------------- */
+
+/* Is our server still there? Its end of our socket closes when it exits. */
+static bool server_gone(void)
+{
+	struct pollfd p = { .fd = 1, .events = 0 };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * Take the claim (waiting a little for a shim that is giving it up), then
+ * check that the server is still there. After this, adopt.c finds us: the
+ * claim is held, and names our pid. A server that died before the check
+ * may have been replaced by one that found the attempt unclaimed and
+ * decided it never started: then we must not start it, and do not. 0, or
+ * -1 when the task is not ours to start.
+ */
+static int claim(struct shim_run *r)
+{
+	struct gerr e;
+	if (r->delay_claim_ms > 0)
+		sleep_ms(r->delay_claim_ms);
+	int64_t end = exec__mono_ms() + 2000;
+	int rc;
+	while ((rc = exec__claim_take(r->dir, &r->claimfd, &e)) == GERR_CONFLICT && exec__mono_ms() < end)
+		sleep_ms(2);
+	if (rc < 0)
+		return say_failed(r, "%s", e.msg);
+	if (server_gone()) {
+		rlog(r, "the server went away before the task started: not starting it (a restarted server "
+		        "launches it again)");
+		return -1;
+	}
+	r->claimed = true;
+	if (r->delay_start_ms > 0)
+		sleep_ms(r->delay_start_ms);
 	return 0;
 }
 
@@ -415,8 +508,8 @@ static int parse_desc(struct shim_run *r, json_t *j)
 
 static int start_task(struct shim_run *r)
 {
-	struct child_args a = { .cwd = r->cwd, .devnull = r->devnull };
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	struct exec_child_args a = { .cwd = r->cwd };
+	struct exec_child_err ce;
 	struct gerr e;
 	json_t *env = json_object_get(r->desc, "env");
 	size_t nenv = json_array_size(env);
@@ -434,94 +527,76 @@ static int start_task(struct shim_run *r)
 		rc = fail_start(r, "cannot create the working directory: %s", e.msg);
 		goto out;
 	}
-	if (exec__cg_task_any(&r->cg)) {
-		if (exec__cg_task_create(&r->cg, r->memory_mb, r->cpu, &e) < 0) {
-			rc = fail_start(r, "%s", e.msg);
+	/* a stub that died unused (killed) is made again, once */
+	for (int tries = 0;; tries++) {
+		if (!r->stub.pid && prepare(r) < 0) {
+			rc = fail_start(r, "%s", r->stub_why);
 			goto out;
 		}
-		rlog(r, "cgroups: memory %s%s, cpu %s%s, tree %s", r->cg.mem[0] ? r->cg.mem : "-",
-		     r->memory_mb > 0 && r->cg.mem[0] ? "" : " (no limit)", r->cg.cpu[0] ? r->cg.cpu : "-",
-		     r->cpu > 0 && r->cg.cpu[0] ? "" : " (no limit)", r->cg.tree[0] ? r->cg.tree : "-");
-	}
-	if (r->memory_mb > 0 && !r->cg.mem[0])
-		rlog(r, "memory limit %lld MiB requested, but not enforced here (no memory cgroup)",
-		     (long long)r->memory_mb);
-	if (r->cpu > 0 && !r->cg.cpu[0])
-		rlog(r, "cpu limit %.2f requested, but not enforced here (no cpu cgroup)", r->cpu);
-	if (r->image && *r->image)
-		rlog(r, "image %s: the local executor runs tasks on the host, not in the image", r->image);
-	a.nprocs = exec__cg_procs_paths(&r->cg, a.procs);
-
-	a.memfd = make_memfd(r);
-	if (a.memfd < 0) {
-		rc = fail_start(r, "cannot hold the script in memory");
-		goto out;
-	}
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
-		rc = fail_start(r, "pipe: %s", strerror(errno));
-		goto out;
-	}
-	/* keep the error pipe clear of fds 0..3, which the child rearranges */
-	a.errpipe = fcntl(ep[1], F_DUPFD_CLOEXEC, 10);
-	if (a.errpipe < 0) {
-		rc = fail_start(r, "fcntl: %s", strerror(errno));
-		goto out;
-	}
-	a.out_w = outp[1];
-	a.err_w = errp[1];
-
-	pid_t pid = spawn_task(&a);
-	int verr = errno;
-	close(a.errpipe);
-	close(ep[1]);
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = ep[1] = -1;
-	if (pid < 0) {
-		rc = fail_start(r, "vfork: %s", strerror(verr));
-		goto out;
-	}
-	struct child_err ce;
-	ssize_t n;
-	while ((n = read(ep[0], &ce, sizeof(ce))) < 0 && errno == EINTR)
-		;
-	if (n != 0) {
-		int st;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		if (n == (ssize_t)sizeof(ce))
-			rc = fail_start(r, "%s: %s", step_name(&ce, &a), strerror(ce.err));
+		r->cg = r->stub.cg;
+		if (exec__cg_task_any(&r->cg)) {
+			if (exec__cg_task_limit(&r->cg, r->memory_mb, r->cpu, &e) < 0) {
+				rc = fail_start(r, "%s", e.msg);
+				goto out;
+			}
+			rlog(r, "cgroups: memory %s%s, cpu %s%s, tree %s", r->cg.mem[0] ? r->cg.mem : "-",
+			     r->memory_mb > 0 && r->cg.mem[0] ? "" : " (no limit)", r->cg.cpu[0] ? r->cg.cpu : "-",
+			     r->cpu > 0 && r->cg.cpu[0] ? "" : " (no limit)", r->cg.tree[0] ? r->cg.tree : "-");
+		}
+		if (tries == 0 && r->memory_mb > 0 && !r->cg.mem[0])
+			rlog(r, "memory limit %lld MiB requested, but not enforced here (no memory cgroup)",
+			     (long long)r->memory_mb);
+		if (tries == 0 && r->cpu > 0 && !r->cg.cpu[0])
+			rlog(r, "cpu limit %.2f requested, but not enforced here (no cpu cgroup)", r->cpu);
+		if (tries == 0 && r->image && *r->image)
+			rlog(r, "image %s: the local executor runs tasks on the host, not in the image", r->image);
+		if (write_script(r, r->stub.memfd) < 0) {
+			rc = fail_start(r, "cannot hold the script in memory");
+			goto out;
+		}
+		if (exec__stub_start(&r->stub, &a, &ce) == 0)
+			break;
+		if (ce.step == EXEC_STEP_GONE && tries == 0) {
+			rlog(r, "the task's process died before its launch; making it again");
+			r->stub.pid = 0;
+			exec__stub_discard(&r->stub);   /* fds; the cgroups are made again */
+			continue;
+		}
+		if (ce.step == EXEC_STEP_CHDIR)
+			rc = fail_start(r, "cannot change to the working directory %s: %s", r->cwd, strerror(ce.err));
 		else
-			rc = fail_start(r, "the task's process failed before exec");
+			rc = fail_start(r, "%s: %s", exec__child_step_name(ce.step), strerror(ce.err));
 		goto out;
 	}
-	r->task = pid;
+	r->task = r->stub.pid;
 	r->started_ms = exec__now_ms();
-	r->out_r = outp[0];
-	r->err_r = errp[0];
-	outp[0] = errp[0] = -1;
+	r->out_r = r->stub.out_r;
+	r->err_r = r->stub.err_r;
+	r->stub.out_r = r->stub.err_r = -1;
+	r->stub.pid = 0;   /* it is the task now, and its cgroups r->cg */
+	memset(&r->stub.cg, 0, sizeof(r->stub.cg));
 
-	/* the server learns first; then the record for a restarted server */
+	/* while bash starts: DIR and the records, then the server learns */
+	if (make_dir(r, &e) < 0) {   /* no logs, no exit record: the task cannot run */
+		struct gerr e2;
+		kill_rest(r);
+		if (exec__cg_task_remove(&r->cg, &e2) < 0)
+			rlog(r, "%s", e2.msg);
+		say_failed(r, "cannot create the attempt's directory: %s", e.msg);
+		rc = 0;
+		goto out;
+	}
+	rlog_open(r);
+	write_shim_json(r);
 	char line[64];
-	int len = snprintf(line, sizeof(line), "started %d %lld\n", (int)pid, (long long)r->started_ms);
+	int len = snprintf(line, sizeof(line), "started %d %lld\n", (int)r->task, (long long)r->started_ms);
 	if (write(1, line, (size_t)len) != len)
 		rlog(r, "cannot tell the server the task started: %s", strerror(errno));
 	if (dup2(r->devnull, 0) < 0 || dup2(r->devnull, 1) < 0)
 		rlog(r, "dup2: %s", strerror(errno));
-	write_shim_json(r);
-	rlog(r, "task started: bash pid %d", (int)pid);
+	rlog(r, "task started: bash pid %d", (int)r->task);
 	rc = 1;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-		if (ep[i] >= 0)
-			close(ep[i]);
-	}
-	if (a.memfd >= 0)
-		close(a.memfd);
 	free(a.envp);
 	return rc;
 }
@@ -637,7 +712,9 @@ static void finish(struct shim_run *r)
 	char what[96];
 	kill_rest(r);
 	drain(r);
-	int64_t ooms = exec__cg_oom_kills(&r->cg);
+	/* a task without a limit has a memory cgroup too: the counter then
+	 * counts the machine's OOM killer, which is not what `oom` reports */
+	int64_t ooms = r->memory_mb > 0 ? exec__cg_oom_kills(&r->cg) : -1;
 	struct gerr e;
 	if (exec__cg_task_remove(&r->cg, &e) < 0)
 		rlog(r, "%s", e.msg);
@@ -666,15 +743,17 @@ static void finish(struct shim_run *r)
 	rlog(r, "task over: %s", ex.message);
 }
 
-int exec__shim_run(void)
+int exec__shim_run(const struct cg_task *roots)
 {
-	struct shim_run r = { .rlog = -1, .lockfd = -1, .sigfd = -1, .devnull = -1, .out_r = -1, .err_r = -1 };
+	struct shim_run r = { .rlog = -1, .claimfd = -1, .sigfd = -1, .devnull = -1, .out_r = -1, .err_r = -1 };
 	struct exec_logf *logs[3] = { &r.lout, &r.lerr, &r.lall };
+	json_t *desc = NULL;
 	int rc = 1;
 	sigset_t mask;
 
 	for (int i = 0; i < 3; i++)
 		logs[i]->fd = -1;
+	exec__stub_init(&r.stub);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -689,38 +768,34 @@ int exec__shim_run(void)
 		fprintf(stderr, "gantry shim: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
 	prctl(PR_SET_NAME, "gantry-shim");
 
+	r.self = getpid();
+	r.self_start = exec__proc_start_time(r.self);
+	/* tests of the crash windows (test_exec.c) */
+	const char *delay = getenv("GANTRY_EXEC_TEST_DELAY_CLAIM_MS");
+	r.delay_claim_ms = delay ? atoi(delay) : 0;
+	delay = getenv("GANTRY_EXEC_TEST_DELAY_START_MS");
+	r.delay_start_ms = delay ? atoi(delay) : 0;
 	r.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	r.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.devnull < 0 || r.sigfd < 0)
 		fprintf(stderr, "gantry shim: %s: %s\n", r.devnull < 0 ? "/dev/null" : "signalfd", strerror(errno));
-	json_t *desc = read_desc();
+	/* a spare: the task's process now, while nobody waits for it */
+	if (roots && r.devnull >= 0) {
+		r.roots = *roots;
+		prepare(&r);
+	}
+	desc = read_desc();
 	if (!desc || parse_desc(&r, desc) < 0)
 		goto out;
-	char path[EXEC_PATH_MAX];
-	snprintf(path, sizeof(path), "%s/runtime.log", r.dir);
-	r.rlog = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (r.rlog < 0) {
-		fprintf(stderr, "gantry shim: cannot open %s: %s\n", path, strerror(errno));
-		goto out;
-	}
-	if (dup2(r.rlog, 2) < 0)   /* stray messages (libraries, sanitizers) go to runtime.log */
-		rlog(&r, "dup2: %s", strerror(errno));
-	snprintf(path, sizeof(path), "%s/lock", r.dir);
-	r.lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (r.lockfd < 0 || flock(r.lockfd, LOCK_EX | LOCK_NB) < 0) {
-		rlog(&r, "cannot lock %s: %s (another shim runs in this directory?)", path, strerror(errno));
-		goto out;
-	}
 	rlog(&r, "shim for task %s", r.uid);
+	/* not a spare (or its stub failed): the task's process now, before the
+	 * claim, so that it never holds the claim's fd */
+	if (!r.stub.pid && r.devnull >= 0)
+		prepare(&r);
+	if (claim(&r) < 0)
+		goto out;
 	if (r.devnull < 0 || r.sigfd < 0) {
 		rc = fail_start(&r, "cannot open %s", r.devnull < 0 ? "/dev/null" : "a signalfd");
-		goto out;
-	}
-	struct gerr e;
-	if (exec__logf_open(&r.lout, r.dir, "user.pai.stdout", &e) < 0 ||
-	    exec__logf_open(&r.lerr, r.dir, "user.pai.stderr", &e) < 0 ||
-	    exec__logf_open(&r.lall, r.dir, "user.pai.all", &e) < 0) {
-		rc = fail_start(&r, "%s", e.msg);
 		goto out;
 	}
 	if (start_task(&r) <= 0) {
@@ -731,6 +806,7 @@ int exec__shim_run(void)
 	finish(&r);
 	rc = 0;
 out:
+	exec__stub_discard(&r.stub);   /* unused (a spare nobody launched, or the claim failed) */
 	for (int i = 0; i < 3; i++)
 		exec__logf_close(logs[i]);
 	if (r.out_r >= 0)
@@ -743,16 +819,18 @@ out:
 		close(r.devnull);
 	if (r.rlog >= 0)
 		close(r.rlog);
+	else if (r.rbuf_len > 0 && write(STDERR_FILENO, r.rbuf, r.rbuf_len) < 0)
+		rc = 1;
 	json_decref(desc);
-	/* the lock goes last: once it is free, exit.json is complete */
-	if (r.lockfd >= 0)
-		close(r.lockfd);
+	/* the claim goes last: once it is free, exit.json is complete */
+	if (r.claimfd >= 0)
+		close(r.claimfd);
 	return rc;
 }
 
 int exec_shim_main(int argc, char **argv)
 {
 	if (argc >= 1 && !strcmp(argv[0], "--zygote"))
-		return exec__zygote_main();
-	return exec__shim_run();
+		return exec__zygote_main(argc >= 2 ? argv[1] : NULL);
+	return exec__shim_run(NULL);
 }

@@ -173,7 +173,7 @@ bool exec__exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-int exec__proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start)
+static int proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start, char *state)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -199,6 +199,8 @@ int exec__proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start)
 			p++;
 		if (!*p)
 			return -1;
+		if (field == 3 && state)
+			*state = *p;
 		if (field != 3)
 			f[field] = strtoll(p, NULL, 10);
 		while (*p && *p != ' ')
@@ -211,6 +213,19 @@ int exec__proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start)
 	if (start)
 		*start = f[22];
 	return 0;
+}
+
+int exec__proc_stat(pid_t pid, pid_t *ppid, pid_t *pgid, int64_t *start)
+{
+	return proc_stat(pid, ppid, pgid, start, NULL);
+}
+
+bool exec__proc_live(pid_t pid, int64_t start)
+{
+	int64_t st;
+	char state = 0;
+	return pid > 0 && proc_stat(pid, NULL, NULL, &st, &state) == 0 && st == start && state != 'Z' &&
+	       state != 'X';
 }
 
 int64_t exec__proc_start_time(pid_t pid)

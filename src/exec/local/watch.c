@@ -7,7 +7,9 @@
  * ------
  * Events, each reported from this thread only:
  *
- *   socket readable   "started PID MS" → cb.started
+ *   socket readable   "started PID MS" → cb.started; "failed MESSAGE": the
+ *                     shim could not make DIR, and will exit (kept for
+ *                     the report below)
  *   pidfd readable    the shim exited: first whatever is left on its socket
  *                     (a fast task's "started" line), then DIR/exit.json →
  *                     cb.exited; no exit.json → the shim was lost: its
@@ -132,6 +134,8 @@ static void on_sock(struct exec *x, struct shim *s)
 				s->task_pid = pid;
 				s->started_ms = ms;
 				report_started(x, s, pid, ms);
+			} else if (!strncmp(s->line, "failed ", 7) && !s->failed) {
+				s->failed = strdup(s->line + 7);
 			} else {
 				log_warn("exec: shim of %s said '%s'", s->uid, s->line);
 			}
@@ -180,7 +184,7 @@ static void on_shim_exit(struct exec *x, struct shim *s)
 		exec__exit_from_json(j, &ex);
 		json_decref(j);
 	} else {
-		exec__lost(x, s->uid, s->dir, status, &ex);
+		exec__lost(x, s->uid, s->dir, status, s->failed, &ex);
 	}
 	if (x->cb.exited)
 		x->cb.exited(x->cb.ctx, s->uid, &ex);

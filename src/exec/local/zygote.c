@@ -10,20 +10,28 @@
  * once), in its own session, holding one end of a SOCK_SEQPACKET pair as
  * fd 0.
  *
- * The zygote keeps one *spare* shim ready: forked in advance with one end
- * of a fresh socket pair as its fds 0 and 1, warmed up (its stack, heap and
- * the library data it will write are touched, so the copy-on-write faults
- * are behind it) and blocked reading its launch description. A launch is
- * then one round trip: the server sends one byte, the zygote answers with
- * the spare's pid, a pidfd for it (taken while it is the zygote's unreaped
- * child, so it cannot name a recycled pid) and the other end of its socket
- * (SCM_RIGHTS), and forks the next spare a moment later, once the launched
- * shim has had the CPU. The launch description goes from the server
- * straight to the shim through that socket.
+ * The zygote keeps two *spare* shims ready: forked in advance with one end
+ * of a fresh socket pair as their fds 0 and 1, warmed up (stack, heap and
+ * the library data they will write are touched, so the copy-on-write
+ * faults are behind them), each with its task's process already made and
+ * moved into fresh cgroups (stub.c: that move waits for an RCU grace
+ * period, the slowest part of a launch), and blocked reading their launch
+ * description. A launch is then one round trip: the server sends one byte,
+ * the zygote answers with the oldest spare's pid, a pidfd for it (taken
+ * while it is the zygote's unreaped child, so it cannot name a recycled
+ * pid) and the other end of its socket (SCM_RIGHTS), and forks the next
+ * spare a moment later, once the launched shim has had the CPU. Two, so
+ * that a launch soon after another still finds one whose cgroups are
+ * joined. The launch description goes from the server straight to the
+ * shim through that socket. The cgroup roots come from the server on the
+ * command line.
  *
  * The zygote is single-threaded, so forking it is safe; it reaps the shims
- * (the server never has to), and exits when the server's end closes (EOF);
- * the spare then reads EOF and exits quietly, and running shims go on. If
+ * (the server never has to), and exits when the server's end closes (EOF),
+ * after its spares: they read EOF, kill their task's process, remove its
+ * cgroups and exit quietly; running shims go on. A spare that dies
+ * otherwise (killed) may leave its cgroups: the zygote sweeps orphans
+ * (exec__cg_sweep) when it reaps one. If
  * the zygote dies or misbehaves, exec_launch falls back to posix_spawn of
  * `gantry shim`, and a later launch starts a new zygote.
  */
@@ -124,13 +132,21 @@ int exec__zygote_start(struct exec *x, struct gerr *err)
 	int sp[2];
 	pid_t pid;
 	char a1[] = "shim", a2[] = "--zygote";
-	char *argv[] = { x->gantry_path, a1, a2, NULL };
+	json_t *rj = exec__cg_task_to_json(&x->roots);
+	char *roots = rj ? json_dumps(rj, JSON_COMPACT) : NULL;
+	json_decref(rj);
+	if (!roots)
+		return gerr_set(err, GERR_NOMEM, "out of memory");
+	char *argv[] = { x->gantry_path, a1, a2, roots, NULL };
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		free(roots);
 		return gerr_set(err, GERR_IO, "socketpair: %s", strerror(errno));
+	}
 	sigemptyset(&none);
 	int fds[3] = { sp[1], -1, -2 };   /* stderr stays ours: the zygote's own complaints go to the server's log */
 	int rc = exec__spawn(x->gantry_path, argv, fds, true, &none, &pid, err);
+	free(roots);
 	close(sp[1]);
 	if (rc < 0) {
 		close(sp[0]);
@@ -287,12 +303,18 @@ void exec__shim_prewarm(void)
 
 /* ---- the zygote ------------------------------------------------------------------ */
 
+#define NSPARES 3
+
 struct spare {
-	pid_t pid;                         /* 0 when there is none */
+	pid_t pid;
 	int pidfd, sock;                   /* the server's end of its socket */
 };
 
-static void spare_drop(struct spare *sp)
+static struct spare spares[NSPARES];   /* oldest first */
+static int nspares;
+static struct cg_task zy_roots;        /* given by the server */
+
+static void spare_close(struct spare *sp)
 {
 	if (sp->pidfd >= 0)
 		close(sp->pidfd);
@@ -301,9 +323,19 @@ static void spare_drop(struct spare *sp)
 	*sp = (struct spare){ 0, -1, -1 };
 }
 
-/* Fork the next spare. Returns 1 in the spare itself (the caller becomes
- * the shim), 0 in the zygote, -1 when it could not be made. */
-static int spare_make(struct spare *sp, int sigfd)
+/* Take spare i out of the pool (its fds stay with the caller's copy). */
+static struct spare spare_take(int i)
+{
+	struct spare sp = spares[i];
+	for (int k = i; k + 1 < nspares; k++)
+		spares[k] = spares[k + 1];
+	nspares--;
+	return sp;
+}
+
+/* Fork the next spare into the pool. Returns 1 in the spare itself (the
+ * caller becomes the shim), 0 in the zygote, -1 when it could not be made. */
+static int spare_make(int sigfd)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -314,6 +346,11 @@ static int spare_make(struct spare *sp, int sigfd)
 	if (pid == 0) {
 		close(sigfd);
 		close(sv[0]);
+		/* the other spares' sockets: held here, they would hide their
+		 * server's exit from them */
+		for (int i = 0; i < nspares; i++)
+			spare_close(&spares[i]);
+		nspares = 0;
 		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0) {   /* fd 0 was the server's control socket */
 			fprintf(stderr, "gantry shim: dup2: %s\n", strerror(errno));
 			_exit(1);
@@ -331,20 +368,41 @@ static int spare_make(struct spare *sp, int sigfd)
 		close(sv[0]);
 		return -1;
 	}
-	*sp = (struct spare){ pid, pidfd, sv[0] };
+	spares[nspares++] = (struct spare){ pid, pidfd, sv[0] };
 	return 0;
 }
 
-static int64_t mono_ms(void)
+/* The server is gone: every spare reads EOF, discards its task's process
+ * and cgroups, and exits; wait for them (bounded), so that nothing of ours
+ * is left when the zygote has exited. */
+static void spares_drop_all(void)
 {
-	return exec__mono_ms();
+	int64_t end = exec__mono_ms() + 2000;
+	for (int i = 0; i < nspares; i++) {
+		close(spares[i].sock);
+		spares[i].sock = -1;
+	}
+	for (int i = 0; i < nspares; i++) {
+		struct pollfd p = { .fd = spares[i].pidfd, .events = POLLIN };
+		int64_t left = end - exec__mono_ms();
+		if (poll(&p, 1, left > 0 ? (int)left : 0) != 1) {
+			fprintf(stderr, "gantry shim --zygote: spare shim %d did not exit: killing it\n", (int)spares[i].pid);
+			kill(spares[i].pid, SIGKILL);
+		}
+		waitpid(spares[i].pid, NULL, 0);
+		spare_close(&spares[i]);
+	}
+	nspares = 0;
+	exec__cg_sweep(&zy_roots);   /* what a killed one left */
 }
 
-int exec__zygote_main(void)
+int exec__zygote_main(const char *roots)
 {
-	struct spare sp = { 0, -1, -1 };
 	int64_t spare_at = 0;              /* when to fork the next spare (monotonic ms) */
 	sigset_t mask;
+	json_t *rj = roots ? json_loads(roots, 0, NULL) : NULL;
+	exec__cg_task_from_json(rj, &zy_roots);
+	json_decref(rj);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -359,10 +417,12 @@ int exec__zygote_main(void)
 		fprintf(stderr, "gantry shim --zygote: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
+	for (int i = 0; i < NSPARES; i++)
+		spares[i] = (struct spare){ 0, -1, -1 };
 	for (;;) {
 		int timeout = -1;
-		if (sp.pid == 0) {
-			int64_t left = spare_at - mono_ms();
+		if (nspares < NSPARES) {
+			int64_t left = spare_at - exec__mono_ms();
 			timeout = left < 0 ? 0 : (int)left;
 		}
 		struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
@@ -371,29 +431,36 @@ int exec__zygote_main(void)
 			fprintf(stderr, "gantry shim --zygote: poll: %s\n", strerror(errno));
 			return 1;
 		}
-		if (n == 0 && sp.pid == 0) {
-			int rc = spare_make(&sp, sigfd);
+		if (n == 0 && nspares < NSPARES) {
+			int rc = spare_make(sigfd);
 			if (rc == 1)
-				return exec__shim_run();
+				return exec__shim_run(&zy_roots);
 			if (rc < 0)
-				spare_at = mono_ms() + 1000;
+				spare_at = exec__mono_ms() + 1000;
 			continue;
 		}
 		if (n > 0 && p[1].revents) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-					spare_drop(&sp);
+					spares_drop_all();
 					close(sigfd);
 					return 0;
 				}
 			}
 			pid_t pid;
+			bool lost = false;
 			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
-				if (pid == sp.pid) {   /* the spare died unused: make another, calmly */
-					spare_drop(&sp);
-					spare_at = mono_ms() + 100;
-				}
+				for (int i = 0; i < nspares; i++)
+					if (spares[i].pid == pid) {   /* a spare died unused: make another, calmly */
+						struct spare sp = spare_take(i);
+						spare_close(&sp);
+						spare_at = exec__mono_ms() + 100;
+						lost = true;
+						break;
+					}
+			if (lost)
+				exec__cg_sweep(&zy_roots);
 		}
 		if (n <= 0 || !p[0].revents)
 			continue;
@@ -403,26 +470,30 @@ int exec__zygote_main(void)
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (r == 0 || (r < 0 && errno != EAGAIN)) {   /* the server is gone */
-			spare_drop(&sp);
+			spares_drop_all();
 			close(sigfd);
 			return 0;
 		}
 		if (r < 0)
 			continue;
 		struct zy_reply rep = { 0, 0 };
-		if (sp.pid == 0) {   /* launches faster than spares: fork one now */
-			int rc = spare_make(&sp, sigfd);
+		if (nspares == 0) {   /* launches faster than spares: fork one now */
+			int rc = spare_make(sigfd);
 			if (rc == 1)
-				return exec__shim_run();
+				return exec__shim_run(&zy_roots);
 			if (rc < 0)
 				rep.err = errno ? errno : EAGAIN;
 		}
+		struct spare sp = rep.err ? (struct spare){ 0, -1, -1 } : spare_take(0);
 		int give[2] = { sp.pidfd, sp.sock };
 		rep.pid = sp.pid;
 		if (send_fds(0, &rep, sizeof(rep), give, rep.err ? 0 : 2) < 0)
 			fprintf(stderr, "gantry shim --zygote: cannot answer the server: %s\n", strerror(errno));
 		/* handed over (or, unanswered, dropped: the spare reads EOF and exits) */
-		spare_drop(&sp);
-		spare_at = mono_ms() + 2;   /* let the launched shim have the CPU first */
+		spare_close(&sp);
+		/* let the launched shim and its task have the CPU first: a spare
+		 * costs a fork and a few milliseconds of CPU, which a launch just
+		 * handed over should not compete with while spares are left */
+		spare_at = exec__mono_ms() + (nspares > 0 ? 25 : 2);
 	}
 }
