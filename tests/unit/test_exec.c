@@ -413,10 +413,13 @@ static void exit_codes(void **state)
 	ex = wait_exited(f, b.uid, 10000);
 	assert_int_equal(ex.exit_code, 0);
 	assert_int_equal(wait_started(f, b.uid, 1).nstarted, 1);
-	/* the records are on disk too */
+	/* the records are on disk too: shim.json became exit.json (its inode
+	 * reused); a task that wrote nothing has no user.pai.* */
 	assert_true(file_size(a.dir, "exit.json") > 0);
-	assert_true(file_size(a.dir, "shim.json") > 0);
+	assert_true(file_size(a.dir, "shim.json") < 0);
 	assert_true(file_size(a.dir, "runtime.log") > 0);
+	assert_true(file_size(a.dir, "user.pai.stdout") < 0);
+	assert_true(file_size(a.dir, "user.pai.all") < 0);
 }
 
 static void signal_death(void **state)
@@ -777,6 +780,30 @@ static void adopt_exited_meanwhile(void **state)
 	assert_false(ex.lost);
 }
 
+/* Crash window 4: the shim has rewritten shim.json as its exit record but
+ * died before renaming it exit.json: the exit is not lost. */
+static void adopt_exit_not_yet_renamed(void **state)
+{
+	struct fixture *f = *state;
+	struct task k;
+	struct exec_exit ex;
+	struct gerr e;
+	char a[600], b[600];
+	task_init(f, &k, "exit 9\n");
+	launch(f, &k);
+	assert_int_equal(wait_exited(f, k.uid, 10000).exit_code, 9);
+	exec_free(f->x);
+	snprintf(a, sizeof(a), "%s/exit.json", k.dir);
+	snprintf(b, sizeof(b), "%s/shim.json", k.dir);
+	assert_int_equal(rename(a, b), 0);
+	f->x = new_exec(f);
+	assert_int_equal(exec_adopt(f->x, k.uid, k.dir, &ex, &e), EXEC_EXITED);
+	assert_int_equal(ex.exit_code, 9);
+	assert_false(ex.lost);
+	assert_true(file_size(k.dir, "exit.json") > 0);   /* the rename finished */
+	assert_true(file_size(k.dir, "shim.json") < 0);
+}
+
 static void adopt_never_started(void **state)
 {
 	struct fixture *f = *state;
@@ -1055,6 +1082,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(adopt_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_exited_meanwhile, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_never_started, setup, teardown),
+		cmocka_unit_test_setup_teardown(adopt_exit_not_yet_renamed, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_shim, setup, teardown),
 		cmocka_unit_test_setup_teardown(adopt_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(spares_leave_no_cgroups, setup, teardown),

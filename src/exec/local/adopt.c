@@ -191,6 +191,8 @@ void exec__lost(struct exec *x, const char *uid, const char *dir, int status, co
 {
 	struct gerr e;
 	int fd = -1, rc;
+	if (exec__exit_read(dir, ex))   /* it died renaming its exit record: not lost */
+		return;
 	/* the dead shim's claim may live a moment longer in its task's process
 	 * (made after the claim, when it had to be made again at the launch) */
 	for (int i = 0; (rc = claim_take(dir, &fd, &e)) == GERR_CONFLICT; i++) {
@@ -286,10 +288,7 @@ int exec_adopt(struct exec *x, const char *uid, const char *dir, struct exec_exi
 		rc = claim_take(dir, &fd, &e);
 		if (rc == 0) {
 			bool have = exec__shim_rec_read(dir, &rec);
-			json_t *j = exec__read_json(dir, "exit.json");
-			if (j) {
-				exec__exit_from_json(j, ex);
-				json_decref(j);
+			if (exec__exit_read(dir, ex)) {
 				if (have)
 					reap_if_ours(&rec);
 				rc = EXEC_EXITED;

@@ -41,7 +41,7 @@ static bool runs_ok(char *const argv[], int timeout_ms)
 	pid_t pid;
 	int st = 0;
 	sigemptyset(&none);
-	if (exec__spawn(argv[0], argv, fds, false, &none, &pid, NULL) < 0)
+	if (exec__spawn(argv[0], argv, NULL, fds, false, &none, &pid, NULL) < 0)
 		return false;
 	int pfd = pidfd_open(pid, 0);
 	if (pfd >= 0) {

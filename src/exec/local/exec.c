@@ -188,7 +188,7 @@ static int spawn_direct(struct exec *x, int fd, pid_t *pid, int *pidfd, struct g
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
-	int rc = exec__spawn(x->gantry_path, argv, fds, true, &mask, pid, err);
+	int rc = exec__spawn(x->gantry_path, argv, NULL, fds, true, &mask, pid, err);
 	if (rc < 0)
 		return rc;
 	*pidfd = pidfd_open(*pid, 0);   /* our child: not reaped yet, so not recycled */

@@ -103,6 +103,15 @@ int64_t exec__mono_ms(void);                      /* monotonic */
  * and the directory (exit.json), so the record survives a power cut. */
 int exec__write_atomic(const char *dir, const char *name, const char *data, size_t n, bool sync,
                        struct gerr *err);
+/* Rewrite dir/from with data (fsync), rename it to dir/to, fsync dir: the
+ * exit record reuses shim.json's inode (creating one costs milliseconds on
+ * a busy ext4). A reader that finds shim.json holding an exit record (the
+ * writer died before the rename) takes it as exit.json (exec__exit_read). */
+int exec__write_over(const char *dir, const char *from, const char *to, const char *data, size_t n,
+                     struct gerr *err);
+/* dir/exit.json, or a shim.json already rewritten as it (then renamed to
+ * exit.json); false when there is none. */
+bool exec__exit_read(const char *dir, struct exec_exit *ex);
 /* Read a whole file (at most max bytes); returned owned (free()); NULL with
  * errno set (ENOENT when missing). */
 char *exec__read_file(const char *path, size_t max, size_t *len);
@@ -117,11 +126,11 @@ bool exec__proc_live(pid_t pid, int64_t start);
  * shim is a child subreaper, so the task's orphans are its descendants).
  * Returns how many, or a negative GERR_*. */
 int exec__signal_descendants(int sig, struct gerr *err);
-/* posix_spawn path with fds[i] as its fd i (-1: /dev/null, -2: ours), no
- * other fd, "/" as its cwd, default signal dispositions and *mask blocked;
- * in a new session when new_session. */
-int exec__spawn(const char *path, char *const argv[], const int fds[3], bool new_session, const sigset_t *mask,
-                pid_t *pid, struct gerr *err);
+/* posix_spawn path with envp (NULL: ours), fds[i] as its fd i (-1:
+ * /dev/null, -2: ours), no other fd, "/" as its cwd, default signal
+ * dispositions and *mask blocked; in a new session when new_session. */
+int exec__spawn(const char *path, char *const argv[], char *const envp[], const int fds[3], bool new_session,
+                const sigset_t *mask, pid_t *pid, struct gerr *err);
 /* mkdir -p path (mode 0755 for new dirs). */
 int exec__mkdir_p(const char *path, struct gerr *err);
 /* exit.json <-> struct exec_exit */

@@ -84,7 +84,7 @@ struct shim_run {
 
 	int rlog, claimfd, sigfd, devnull;
 	bool claimed;                      /* the attempt is ours: DIR may be made */
-	bool dir_made;
+	bool dir_made, record_written;
 	char rbuf[8192];                   /* runtime.log lines before the file exists */
 	size_t rbuf_len;
 	int out_r, err_r;                  /* the task's stdout/stderr pipes, -1 at EOF */
@@ -290,13 +290,21 @@ static int prepare(struct shim_run *r)
 
 /* ---- records ----------------------------------------------------------------------- */
 
+/* exit.json: shim.json's inode rewritten and renamed when there is one
+ * (one inode fewer per task), else a new file; either way fsynced, with its
+ * directory, before the claim is let go. */
 static void write_exit(struct shim_run *r, const struct exec_exit *ex)
 {
 	struct gerr e;
 	json_t *j = exec__exit_to_json(ex);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (s && r->record_written && exec__write_over(r->dir, "shim.json", "exit.json", s, strlen(s), &e) == 0)
+		goto out;
+	if (s && r->record_written)
+		rlog(r, "%s; writing exit.json anew", e.msg);
 	if (!s || exec__write_atomic(r->dir, "exit.json", s, strlen(s), true, &e) < 0)
 		rlog(r, "cannot write exit.json: %s", s ? e.msg : "out of memory");
+out:
 	free(s);
 	json_decref(j);
 }
@@ -327,6 +335,8 @@ static void write_shim_json(struct shim_run *r)
 	int fd = s ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
 	if (fd < 0 || write(fd, s, n) != (ssize_t)n)
 		rlog(r, "cannot write %s: %s", path, s ? strerror(errno) : "out of memory");
+	else
+		r->record_written = true;
 	if (fd >= 0)
 		close(fd);
 	free(s);
@@ -825,7 +835,12 @@ out:
 	/* the claim goes last: once it is free, exit.json is complete */
 	if (r.claimfd >= 0)
 		close(r.claimfd);
-	return rc;
+#ifndef __SANITIZE_ADDRESS__
+	/* not exit(): the forty libraries' destructors (gnutls, ldap, p11-kit...)
+	 * would run, and fault in their pages, on every task's way out */
+	_exit(rc);
+#endif
+	return rc;   /* sanitized: the leak check runs at exit */
 }
 
 int exec_shim_main(int argc, char **argv)

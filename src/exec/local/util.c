@@ -100,6 +100,68 @@ error:
 	return GERR_IO;
 }
 
+int exec__write_over(const char *dir, const char *from, const char *to, const char *data, size_t n,
+                     struct gerr *err)
+{
+	char src[EXEC_PATH_MAX], dst[EXEC_PATH_MAX];
+	if (snprintf(src, sizeof(src), "%s/%s", dir, from) >= (int)sizeof(src) ||
+	    snprintf(dst, sizeof(dst), "%s/%s", dir, to) >= (int)sizeof(dst))
+		return gerr_set(err, GERR_INVALID, "%s: path too long", dir);
+	int fd = open(src, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return gerr_set(err, GERR_IO, "open %s: %s", src, strerror(errno));
+	if (write_all(fd, data, n) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		return gerr_set(err, GERR_IO, "write %s: %s", src, strerror(e));
+	}
+	if (close(fd) < 0)
+		return gerr_set(err, GERR_IO, "close %s: %s", src, strerror(errno));
+	if (rename(src, dst) < 0)
+		return gerr_set(err, GERR_IO, "rename %s to %s: %s", src, dst, strerror(errno));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return gerr_set(err, GERR_IO, "fsync %s: %s", dir, strerror(e));
+	}
+	close(dfd);
+	return 0;
+}
+
+bool exec__exit_read(const char *dir, struct exec_exit *ex)
+{
+	json_t *j = exec__read_json(dir, "exit.json");
+	bool moved = false;
+	if (!j) {   /* rewritten as the exit record, not yet renamed: the shim died in between */
+		j = exec__read_json(dir, "shim.json");
+		if (j && !json_object_get(j, "exitCode")) {
+			json_decref(j);
+			j = NULL;
+		}
+		moved = j != NULL;
+	}
+	if (!j)
+		return false;
+	exec__exit_from_json(j, ex);
+	json_decref(j);
+	if (moved) {   /* finish its rename */
+		char src[EXEC_PATH_MAX], dst[EXEC_PATH_MAX];
+		snprintf(src, sizeof(src), "%s/shim.json", dir);
+		snprintf(dst, sizeof(dst), "%s/exit.json", dir);
+		if (rename(src, dst) == 0) {
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				if (fsync(dfd) < 0)
+					errno = 0;   /* in place; only its durability is in doubt */
+				close(dfd);
+			}
+		}
+	}
+	return true;
+}
+
 char *exec__read_file(const char *path, size_t max, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -381,8 +443,8 @@ void exec__exit_from_json(json_t *j, struct exec_exit *ex)
 	snprintf(ex->message, sizeof(ex->message), "%s", m ? m : "");
 }
 
-int exec__spawn(const char *path, char *const argv[], const int fds[3], bool new_session, const sigset_t *mask,
-                pid_t *pid, struct gerr *err)
+int exec__spawn(const char *path, char *const argv[], char *const envp[], const int fds[3], bool new_session,
+                const sigset_t *mask, pid_t *pid, struct gerr *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -413,7 +475,7 @@ int exec__spawn(const char *path, char *const argv[], const int fds[3], bool new
 		e = posix_spawnattr_setsigmask(&at, mask);
 	if (!e)
 		e = posix_spawnattr_setsigdefault(&at, &all);
-	if (!e && (e = posix_spawn(pid, path, &fa, &at, argv, environ)) != 0)
+	if (!e && (e = posix_spawn(pid, path, &fa, &at, argv, envp ? envp : environ)) != 0)
 		gerr_set(err, GERR_IO, "cannot run %s: %s", path, strerror(e));
 	else if (e)
 		gerr_set(err, GERR_NOMEM, "posix_spawn attributes: %s", strerror(e));

@@ -179,11 +179,7 @@ static void on_shim_exit(struct exec *x, struct shim *s)
 	 * reap it; a zygote's child is the zygote's to reap (ECHILD) */
 	if (waitid((idtype_t)P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0)
 		status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-	json_t *j = exec__read_json(s->dir, "exit.json");
-	if (j) {
-		exec__exit_from_json(j, &ex);
-		json_decref(j);
-	} else {
+	if (!exec__exit_read(s->dir, &ex)) {
 		exec__lost(x, s->uid, s->dir, status, s->failed, &ex);
 	}
 	if (x->cb.exited)
