@@ -2,31 +2,40 @@
 /*
  * bench/exec — the local executor's launch latency with real shims.
  *
- * For each mode, N launches of the script `true`, one after another (each
- * waits for its exit, so runs do not pile up on the 2 cores):
+ * For each mode, N launches of a one-command script, one after another
+ * (each waits for its exit, so runs do not pile up on the 2 cores):
  *
  *   launch    the exec_launch call itself (the caller's thread is free again)
- *   started   exec_launch called → `started` callback (bash exec'd in its
- *             cgroups: the part of submit → running that is the executor's)
+ *   running   exec_launch called → the script's first command runs (bash's
+ *             builtin `echo $EPOCHREALTIME` into a FIFO this program holds:
+ *             the part of submit → running that is the executor's)
+ *   started   exec_launch called → `started` callback (bash exec'd, and the
+ *             attempt's directory and records made while it starts)
  *   exited    exec_launch called → `exited` callback (exit.json fsynced)
  *
  * Modes: the zygote (the default), the zygote with memory + cpu limits
- * (task cgroups made and joined), and a plain posix_spawn of `gantry shim`
- * (GANTRY_EXEC_ZYGOTE=0: the dynamic loader's cost on every launch). The
- * floor beside them is posix_spawn of /bin/true and its wait. Figures are
- * printed, not asserted. The shim is $GANTRY_BIN, else the gantry next to
- * this benchmark's build directory.
+ * (written into the cgroups its spare's task process already sits in), and
+ * a plain posix_spawn of `gantry shim` (GANTRY_EXEC_ZYGOTE=0: the dynamic
+ * loader's cost, and the cgroup move, on every launch). The floor beside
+ * them is posix_spawn of /bin/true and its wait. Figures are printed, not
+ * asserted. The shim is $GANTRY_BIN, else the gantry next to this
+ * benchmark's build directory. $GANTRY_BENCH_KEEP keeps the attempt
+ * directories (to read the shims' runtime.log).
  *
  *   bench/exec [N [DIR]]   N launches per mode (300); attempt directories
  *                          under DIR (BUILD/bench; /dev/shm leaves the disk out)
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +80,40 @@ static void on_exited(void *ctx, const char *uid, const struct exec_exit *ex)
 	pthread_mutex_unlock(&w->mu);
 }
 
+static double real_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* The next stamp written into the FIFO (epoch seconds), or 0 after ms. */
+static double fifo_stamp(int fd, int ms)
+{
+	static char buf[256];
+	static size_t len;
+	for (;;) {
+		char *nl = memchr(buf, '\n', len);
+		if (nl) {
+			*nl = '\0';
+			double v = atof(buf);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+			return v;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, ms) != 1)
+			return 0;
+		ssize_t k = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (k < 0 && errno != EAGAIN)
+			return 0;
+		if (k > 0)
+			len += (size_t)k;
+		if (len >= sizeof(buf) - 1)
+			len = 0;
+	}
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -91,10 +134,15 @@ static int run(const char *bin, const char *mode, int n, int64_t memory_mb, doub
 	struct exec_callbacks cb = { on_started, on_exited, &w };
 	struct gerr e;
 	double *launch = calloc((size_t)n, sizeof(double)), *started = calloc((size_t)n, sizeof(double)),
-	       *exited = calloc((size_t)n, sizeof(double));
+	       *exited = calloc((size_t)n, sizeof(double)), *running = calloc((size_t)n, sizeof(double));
+	char fifo[PATH_MAX], script[PATH_MAX + 64];
+	snprintf(fifo, sizeof(fifo), "%s/%s.fifo", base, mode);
+	snprintf(script, sizeof(script), "echo \"$EPOCHREALTIME\" > %s\n", fifo);
+	/* held open read-write: writers never block, and never see it closed */
+	int ff = mkfifo(fifo, 0600) == 0 ? open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
 	struct exec *x = exec_new(bin, &cb, &e);
-	if (!x || !launch || !started || !exited) {
-		fprintf(stderr, "bench/exec: exec_new: %s\n", x ? "out of memory" : e.msg);
+	if (!x || !launch || !started || !exited || !running || ff < 0) {
+		fprintf(stderr, "bench/exec: exec_new: %s\n", x ? "out of memory, or no FIFO" : e.msg);
 		return 1;
 	}
 	int failures = 0;
@@ -103,36 +151,42 @@ static int run(const char *bin, const char *mode, int n, int64_t memory_mb, doub
 		snprintf(uid, sizeof(uid), "bench-%d-%s-%d", (int)getpid(), mode, i + 5);
 		snprintf(dir, sizeof(dir), "%s/%s/attempt", base, uid);
 		snprintf(cwd, sizeof(cwd), "%s/%s/cwd", base, uid);
-		struct exec_task t = { .uid = uid, .dir = dir, .cwd = cwd, .script = "true\n", .env = env,
+		struct exec_task t = { .uid = uid, .dir = dir, .cwd = cwd, .script = script, .env = env,
 			               .memory_mb = memory_mb, .cpu = cpu, .grace_s = 1 };
 		pthread_mutex_lock(&w.mu);
 		w.started_at = w.exited_at = 0;
 		pthread_mutex_unlock(&w.mu);
-		double t0 = now_ms();
+		double t0 = now_ms(), r0 = real_ms();
 		if (exec_launch(x, &t, &e) != 0) {
 			fprintf(stderr, "bench/exec: exec_launch: %s\n", e.msg);
 			failures++;
 			continue;
 		}
 		double t1 = now_ms();
+		double stamp = fifo_stamp(ff, 10000);
 		pthread_mutex_lock(&w.mu);
 		while (w.exited_at == 0)
 			pthread_cond_wait(&w.cv, &w.mu);
 		if (i >= 0) {
 			launch[i] = t1 - t0;
+			running[i] = stamp > 0 ? stamp * 1e3 - r0 : 0;
 			started[i] = w.started_at - t0;
 			exited[i] = w.exited_at - t0;
 		}
-		if (w.exit_code != 0 || w.started_at == 0)
+		if (w.exit_code != 0 || w.started_at == 0 || stamp <= 0)
 			failures++;
 		pthread_mutex_unlock(&w.mu);
 	}
 	exec_free(x);
-	printf("  %s (%d launches of `true`%s)\n", mode, n, failures ? ", SOME FAILED" : "");
+	close(ff);
+	unlink(fifo);
+	printf("  %s (%d launches of `echo`%s)\n", mode, n, failures ? ", SOME FAILED" : "");
 	stats("launch", launch, n);
+	stats("running", running, n);
 	stats("started", started, n);
 	stats("exited", exited, n);
 	free(launch);
+	free(running);
 	free(started);
 	free(exited);
 	return failures ? 1 : 0;
@@ -205,7 +259,7 @@ int main(int argc, char **argv)
 	rc |= run(bin, "spawn", n / 3 > 10 ? n / 3 : 10, 0, 0, base);
 	unsetenv("GANTRY_EXEC_ZYGOTE");
 	floor_spawn(n);
-	printf("  target: submit -> running p50 <= 5 ms overall; the executor's share ~1-2 ms (started p50)\n");
+	printf("  target: submit -> running p50 <= 5 ms overall; the executor's share ~2-3 ms (running p50)\n");
 	char cmd[PATH_MAX + 16];
 	if (getenv("GANTRY_BENCH_KEEP")) {   /* to read the shims' runtime.log */
 		printf("  kept %s\n", base);
