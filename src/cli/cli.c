@@ -150,6 +150,12 @@ static const struct cli_cmd COMMANDS[] = {
 	  "  -o, --output json the server's JSON\n"
 	  "  --server URL      another server than the one logged in to\n",
 	  cli_user_set_vcs },
+	{ "user set-admin", "[-o json] NAME yes|no", "give or take a user's admin rights (admins)",
+	  "Adds NAME to the admin group (yes) or removes them from it (no). Admins\n"
+	  "cannot remove their own rights.\n\n"
+	  "  -o, --output json the server's JSON\n"
+	  "  --server URL      another server than the one logged in to\n",
+	  cli_user_set_admin },
 	{ "group list", "[-o json]", "list groups and the rights they carry",
 	  "Prints GROUP, ADMIN, VIRTUAL CLUSTERS and DESCRIPTION.\n\n"
 	  "  -o, --output json the server's JSON\n"

@@ -62,6 +62,7 @@ int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_delete(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_passwd(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_set_vcs(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_user_set_admin(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_group_list(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_group_show(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_group_create(const struct cli_cmd *cmd, int argc, char **argv);

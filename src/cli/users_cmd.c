@@ -275,6 +275,44 @@ out:
 	return rc;
 }
 
+int cli_user_set_admin(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const struct client_args args = { NULL, true, 2, 2, "give a user name and yes or no", CLIENT_NEED_TOKEN };
+	struct client c;
+	struct buf path = BUF_INIT;
+	json_t *body = NULL, *reply = NULL;
+	int npos, rc;
+
+	if ((rc = client_start(&c, cmd, argc, argv, &args, &npos)))
+		goto out;
+	const char *v = argv[1];
+	bool admin;
+	if (!strcmp(v, "yes") || !strcmp(v, "true"))
+		admin = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false"))
+		admin = false;
+	else {
+		rc = cli_usage_error(cmd, "'%s' is not yes or no", v);
+		goto out;
+	}
+	body = json_pack("{s:b}", "admin", admin);
+	client_pathf(&c, &path, "/api/v2/users/%s/admin", argv[0]);
+	if (!body || (rc = client_call_json(&c, "PUT", buf_str(&path), body, &reply))) {
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if (c.json)
+		client_print_json(reply);
+	else
+		printf("%s is %s an administrator\n", argv[0], admin ? "now" : "no longer");
+out:
+	json_decref(body);
+	json_decref(reply);
+	buf_fini(&path);
+	client_close(&c);
+	return rc;
+}
+
 /* ---- groups -------------------------------------------------------------------- */
 
 int cli_group_list(const struct cli_cmd *cmd, int argc, char **argv)

@@ -258,6 +258,31 @@ expect_rc 0 "admin resets a password"
 run sh -c "echo bob-pass-3 | XDG_CONFIG_HOME='$BOBCFG' '$G' login --password-stdin"
 expect_rc 0 "login again, the user remembered"; expect_out "as bob$" "same user as before"
 
+run bob "$G" user set-admin bob yes
+expect_rc 1 "a user making themself admin"; expect_out "ForbiddenUserError: Non-admin is not allow to do this operation." "set-admin 403"
+run sh -c "echo carol-pass-1 | XDG_CONFIG_HOME='$BOBCFG' '$G' user create carol --password-stdin"
+expect_rc 1 "bob, not admin yet, cannot create users"
+run "$G" user set-admin bob yes
+expect_rc 0 "user set-admin yes";    expect_out "^bob is now an administrator$" "set-admin says so"
+run "$G" user show bob -o json
+expect_py 'd["admin"] is True' "bob is admin"
+run sh -c "echo carol-pass-1 | XDG_CONFIG_HOME='$BOBCFG' '$G' user create carol --password-stdin"
+expect_rc 0 "the new admin's session has the rights at once"
+run "$G" user set-admin bob maybe
+expect_rc 2 "set-admin neither yes nor no"; expect_out "'maybe' is not yes or no" "names the bad value"
+run "$G" user set-admin nosuch yes
+expect_rc 1 "set-admin unknown user"; expect_out "NoUserError: User nosuch is not found." "set-admin 404"
+run "$G" user set-admin admin no
+expect_rc 1 "an admin dropping their own rights"; expect_out "Admins cannot remove their own admin rights." "set-admin self 403"
+run "$G" user set-admin bob no
+expect_rc 0 "user set-admin no";     expect_out "^bob is no longer an administrator$" "set-admin no says so"
+run "$G" user show bob -o json
+expect_py 'd["admin"] is False' "bob is no longer admin"
+run sh -c "echo dave-pass-1 | XDG_CONFIG_HOME='$BOBCFG' '$G' user create dave --password-stdin"
+expect_rc 1 "rights gone at once";   expect_out "ForbiddenUserError" "403 again"
+run "$G" user delete carol
+expect_rc 0 "carol deleted"
+
 run "$G" user delete bob
 expect_rc 0 "user delete";           expect_out "^deleted user bob$" "user delete says so"
 run "$G" user show bob
@@ -303,7 +328,7 @@ run "$G" job list extra;              expect_rc 2 "unexpected argument"
 run "$G" user show;                   expect_rc 2 "user show without a name"
 run "$G" login --user;                expect_rc 2 "option without its value"
 for c in "login" "logout" "job submit" "job list" "job show" "job stop" "job config" "job events" \
-	"user list" "user show" "user create" "user delete" "user passwd" "user set-vcs" \
+	"user list" "user show" "user create" "user delete" "user passwd" "user set-vcs" "user set-admin" \
 	"group list" "group show" "group create" "group delete" "vc list" "vc show" "node list" \
 	"token list" "token create" "token revoke"; do
 	# shellcheck disable=SC2086
