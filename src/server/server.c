@@ -120,8 +120,10 @@ static int block_signals(sigset_t *set)
 int server_run(const struct server_config *cfg)
 {
 	struct server s;
+	struct server_config abs_cfg;
 	struct gerr err = { 0 };
 	sigset_t set;
+	char *data_dir = NULL;
 	int sig, rc = 1;
 
 	memset(&s, 0, sizeof(s));
@@ -136,6 +138,16 @@ int server_run(const struct server_config *cfg)
 		gerr_set(&err, GERR_IO, "cannot create %s: %s", cfg->data_dir, strerror(errno));
 		goto fail;
 	}
+	/* Absolute from here on: shims and the zygote run from "/", and the
+	 * tasks from their own working directories, so a relative data
+	 * directory (make run's ./var) would name another place for them. */
+	if (!(data_dir = realpath(cfg->data_dir, NULL))) {
+		gerr_set(&err, GERR_IO, "cannot resolve %s: %s", cfg->data_dir, strerror(errno));
+		goto fail;
+	}
+	abs_cfg = *cfg;
+	abs_cfg.data_dir = data_dir;
+	s.cfg = cfg = &abs_cfg;
 	if (!(s.store = store_open(cfg->data_dir, &err)))
 		goto fail;
 	if (cluster_load(&s.cluster, &s.sched, cfg->config_file, &err))
@@ -203,5 +215,6 @@ stop:
 	pthread_mutex_destroy(&s.snap_lock);
 	if (!rc)
 		log_info("stopped cleanly");
+	free(data_dir);
 	return rc;
 }

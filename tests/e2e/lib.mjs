@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export const GANTRY = resolve(process.env.GANTRY || 'build/gantry');
 export const ADMIN_PASSWORD = 'admin-pass-123';
@@ -12,8 +12,11 @@ export const ADMIN_PASSWORD = 'admin-pass-123';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Server {
-  constructor({ config, env, args } = {}) {
+  // relative: run the server from the data directory's parent with a
+  // relative --data, as `make run` does with ./var
+  constructor({ config, env, args, relative = false } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'gantry-e2e-'));
+    this.relative = relative;
     this.config = config;
     this.env = env || {};
     this.args = args || [];
@@ -23,7 +26,8 @@ export class Server {
   async start() {
     const listenFile = join(this.dir, 'listen');
     rmSync(listenFile, { force: true });
-    const args = ['server', '--data', this.dir, '--listen', '127.0.0.1:0', '--quiet'];
+    const args = ['server', '--data', this.relative ? basename(this.dir) : this.dir, '--listen', '127.0.0.1:0',
+      '--quiet'];
     if (this.config) {
       const path = join(this.dir, 'cluster.yaml');
       writeFileSync(path, this.config);
@@ -31,6 +35,7 @@ export class Server {
     }
     args.push(...this.args);
     this.proc = spawn(GANTRY, args, {
+      cwd: this.relative ? dirname(this.dir) : undefined,
       env: { ...process.env, GANTRY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
