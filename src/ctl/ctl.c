@@ -164,6 +164,37 @@ static uint64_t next_rnd(struct ctl_job *j)
 	return x * 0x2545F4914F6CDD1Dull;
 }
 
+int64_t ctl_backoff_ms(int32_t quick_failures)
+{
+	if (quick_failures <= 1)
+		return 0;
+	if (quick_failures > 8)
+		return CTL_BACKOFF_MAX_MS;
+	int64_t ms = (int64_t)1000 << (quick_failures - 2);
+	return ms < CTL_BACKOFF_MAX_MS ? ms : CTL_BACKOFF_MAX_MS;
+}
+
+/*
+ * After a retry was decided: the platform back-off's delay, and *quick
+ * updated. Only a transient, unaccounted, undelayed retry counts; one whose
+ * attempt ran a while starts the count again.
+ */
+static int64_t platform_backoff(int32_t *quick, bool accountable, int64_t delay, int64_t running_ms,
+                                int64_t now)
+{
+	if (accountable) {
+		*quick = 0;
+		return 0;
+	}
+	if (delay > 0)
+		return delay;   /* a conflict's own back-off */
+	if (running_ms && now - running_ms >= CTL_QUICK_MS)
+		*quick = 0;
+	if (*quick < INT32_MAX)
+		(*quick)++;
+	return ctl_backoff_ms(*quick);
+}
+
 /* ---- states -------------------------------------------------------------------- */
 
 /* A task attempt that has, or may have, a process. */
@@ -339,6 +370,7 @@ static void task_attempt_over(struct ctl_job *j, size_t i, int64_t now, struct c
 	int64_t delay;
 	if (!completing(j) &&
 	    ctl_should_retry(j->roles[t->role].retry, t->accountable, &t->comp, 0, 0, 0, &acc, &delay)) {
+		delay = platform_backoff(&t->quick_failures, acc, delay, t->attempt_running_ms, now);
 		t->retries++;
 		if (acc)
 			t->accountable++;
@@ -348,7 +380,12 @@ static void task_attempt_over(struct ctl_job *j, size_t i, int64_t now, struct c
 		t->attempt_running_ms = t->attempt_completed_ms = 0;
 		comp_clear(&t->comp);
 		t->has_comp = false;
-		act(acts, CTL_ACT_PLACE, i, t->attempt, 0);
+		if (delay > 0) {
+			t->retry_at_ms = now + delay;
+			act(acts, CTL_ACT_WAKE, i, t->attempt, t->retry_at_ms);
+		} else {
+			act(acts, CTL_ACT_PLACE, i, t->attempt, 0);
+		}
 		return;
 	}
 	t->state = CTL_COMPLETED;
@@ -429,6 +466,7 @@ static void framework_check_dead(struct ctl_job *j, int64_t now, struct ctl_acti
 		/* the new attempt starts from ctl_timer, after the caller has saved
 		 * this one's end (its history); at once unless backing off */
 		j->pending_accountable = acc ? 1 : 0;
+		delay = platform_backoff(&j->quick_failures, acc, delay, j->attempt_running_ms, now);
 		j->retry_at_ms = now + (j->stop ? 0 : delay);
 		act(acts, CTL_ACT_WAKE, 0, j->attempt, j->retry_at_ms);
 		return;
@@ -447,6 +485,7 @@ int ctl_placed(struct ctl_job *j, size_t task, int64_t now, struct ctl_actions *
 		return -1;
 	(void)now;
 	t->state = CTL_CREATION_REQUESTED;
+	t->retry_at_ms = 0;
 	t->dirty = true;
 	act(acts, CTL_ACT_LAUNCH, task, t->attempt, 0);
 	return 0;
@@ -562,8 +601,36 @@ int ctl_stop(struct ctl_job *j, const char *why, int64_t now, struct ctl_actions
 	return 0;
 }
 
+/* Tasks backing off before their next attempt: place those due, wake for
+ * the next. Returns how many were backing off. */
+static int task_timers(struct ctl_job *j, int64_t now, struct ctl_actions *acts)
+{
+	int n = 0;
+	int64_t next = 0;
+	for (size_t i = 0; i < j->ntasks; i++) {
+		struct ctl_task *t = &j->tasks[i];
+		if (!t->retry_at_ms)
+			continue;
+		n++;
+		if (t->state != CTL_CREATION_PENDING || completing(j) || now >= t->retry_at_ms) {
+			bool place = t->state == CTL_CREATION_PENDING && !completing(j);
+			t->retry_at_ms = 0;
+			t->dirty = true;
+			if (place)
+				act(acts, CTL_ACT_PLACE, i, t->attempt, 0);
+		} else if (!next || t->retry_at_ms < next) {
+			next = t->retry_at_ms;
+		}
+	}
+	if (next)
+		act(acts, CTL_ACT_WAKE, 0, j->attempt, next);
+	return n;
+}
+
 int ctl_timer(struct ctl_job *j, int64_t now, struct ctl_actions *acts)
 {
+	if (j->state != CTL_ATTEMPT_COMPLETED && j->state != CTL_COMPLETED)
+		return task_timers(j, now, acts) ? 0 : -1;
 	if (j->state != CTL_ATTEMPT_COMPLETED || !j->retry_at_ms)
 		return -1;
 	if (now < j->retry_at_ms) {
@@ -580,6 +647,8 @@ void ctl_resync(struct ctl_job *j, int64_t now, struct ctl_actions *acts)
 		ctl_start(j, now, acts);
 		return;
 	}
+	if (j->state < CTL_DELETION_PENDING)
+		task_timers(j, now, acts);
 	if (j->state >= CTL_DELETION_PENDING && j->state <= CTL_DELETING) {
 		framework_check_dead(j, now, acts);
 	} else if (j->state == CTL_ATTEMPT_COMPLETED && j->retry_at_ms) {

@@ -100,6 +100,8 @@ struct ctl_task {
 	bool dirty;                   /* changed since the caller last saved it */
 	int64_t created_ms;           /* the task (first attempt) */
 	int64_t attempt_created_ms, attempt_running_ms, attempt_completed_ms;
+	int64_t retry_at_ms;          /* CreationPending, backing off: placed from then (0 none) */
+	int32_t quick_failures;       /* transient failures in a row, each soon after it ran */
 	struct ctl_completion comp;
 };
 
@@ -124,6 +126,7 @@ struct ctl_job {
 	int32_t seq;
 	uint32_t ntasks;
 	int64_t retry_at_ms;          /* AttemptCompleted, retrying: when (0 none) */
+	int32_t quick_failures;       /* transient failures in a row, each soon after it ran */
 	int64_t created_ms, running_ms, completed_ms, transition_ms;
 	int64_t attempt_created_ms, attempt_running_ms, attempt_completed_ms;
 	struct ctl_completion comp;
@@ -215,5 +218,16 @@ const char *ctl_job_pai_state(const struct ctl_job *j);
 bool ctl_should_retry(struct ctl_policy p, int64_t accountable_so_far, const struct ctl_completion *c,
                       int64_t min_delay_ms, int64_t max_delay_ms, uint64_t rnd, bool *accountable,
                       int64_t *delay_ms);
+
+/*
+ * The platform back-off, Gantry's own (FrameworkController retries a
+ * transient failure at once, and on Kubernetes a pod's creation paces it; a
+ * local executor fails again in milliseconds): the n-th transient failure in
+ * a row, each within CTL_QUICK_MS of its attempt running (or before it ran),
+ * waits ctl_backoff_ms(n): 0 for the first, then 1 s, 2 s, 4 s ... 60 s.
+ */
+#define CTL_QUICK_MS       60000
+#define CTL_BACKOFF_MAX_MS 60000
+int64_t ctl_backoff_ms(int32_t quick_failures);
 
 #endif

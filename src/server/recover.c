@@ -202,7 +202,8 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 	/* gangs whose tasks wait for cells */
 	if (j->ctl.state < CTL_DELETION_PENDING)
 		for (uint32_t t = 0; t < j->ctl.ntasks; t++)
-			if (j->ctl.tasks[t].state == CTL_CREATION_PENDING && !grp_of(j, t)->placed) {
+			if (j->ctl.tasks[t].state == CTL_CREATION_PENDING && j->ctl.tasks[t].retry_at_ms <= now &&
+			    !grp_of(j, t)->placed) {
 				grp_of(j, t)->wanted = true;
 				want(l, j);
 			}

@@ -155,20 +155,33 @@ static const char *role_name(const struct job *j, uint32_t t)
 	return j->ctl.roles[j->ctl.tasks[t].role].name;
 }
 
+/* " Next attempt in 4 s: ..." for a retry that waits. */
+static void backoff_note(char *buf, size_t len, int64_t wait_ms, int32_t quick)
+{
+	if (quick > 1)
+		snprintf(buf, len, " Next attempt in %lld s: %d transient failures in a row, each within a minute of "
+		         "starting, back off.", (long long)((wait_ms + 999) / 1000), (int)quick);
+	else
+		snprintf(buf, len, " Next attempt in %lld s.", (long long)((wait_ms + 999) / 1000));
+}
+
 static int attempt_event(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 {
 	const struct ctl_job *c = &j->ctl;
-	char msg[1024];
+	char msg[6144];   /* the diagnostics hold up to 4,700 bytes of runtime error */
 	char trig[300] = "";
 	if (c->trigger_role >= 0 && (size_t)c->trigger_role < j->ctl.nroles)
 		snprintf(trig, sizeof(trig), " Triggered by %s-%lld: %s.", j->ctl.roles[c->trigger_role].name,
 		         (long long)c->trigger_index, c->trigger_msg ? c->trigger_msg : "");
+	char wait[160] = "";
+	if (c->state == CTL_ATTEMPT_COMPLETED && c->retry_at_ms > now)
+		backoff_note(wait, sizeof(wait), c->retry_at_ms - now, c->quick_failures);
 	if (!c->comp.failed)
 		snprintf(msg, sizeof(msg), "Attempt %lld succeeded.%s", (long long)c->attempt, trig);
 	else
-		snprintf(msg, sizeof(msg), "Attempt %lld ended with exit code %d (%s)%s%s.%s", (long long)c->attempt,
+		snprintf(msg, sizeof(msg), "Attempt %lld ended with exit code %d (%s)%s%s.%s%s", (long long)c->attempt,
 		         c->comp.code, c->comp.phrase ? c->comp.phrase : "", c->comp.diag ? ": " : "",
-		         c->comp.diag ? c->comp.diag : "", trig);
+		         c->comp.diag ? c->comp.diag : "", trig, wait);
 	return event(l, j, now, c->comp.failed ? "Warning" : "Normal", "AttemptCompleted", msg, err);
 }
 
@@ -610,10 +623,13 @@ int run_observe(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 		int rc = 0;
 		if (ctl_exited(&j->ctl, (size_t)t, attempt, &comp, now, &l->acts) == 0) {
 			if (comp.failed && !decided) {
-				char msg[800];
-				snprintf(msg, sizeof(msg), "%s-%lld (task attempt %lld) %s: exit code %d (%s).",
+				char msg[960], wait[160] = "";
+				if (ct->retry_at_ms > now)   /* retried as a new task attempt, after a back-off */
+					backoff_note(wait, sizeof(wait), ct->retry_at_ms - now, ct->quick_failures);
+				snprintf(msg, sizeof(msg), "%s-%lld (task attempt %lld) %s: exit code %d (%s).%s",
 				         role_name(j, (uint32_t)t), (long long)j->ctl.tasks[t].index, (long long)attempt,
-				         c->exit.message[0] ? c->exit.message : "failed", comp.code, comp.phrase ? comp.phrase : "");
+				         c->exit.message[0] ? c->exit.message : "failed", comp.code, comp.phrase ? comp.phrase : "",
+				         wait);
 				rc = event(l, j, now, "Warning", "TaskFailed", msg, err);
 			}
 			if (!rc)

@@ -39,7 +39,7 @@ char *status_job_json(const struct job *j)
 	char rng[24];
 	snprintf(rng, sizeof(rng), "%llu", (unsigned long long)c->rng);
 	return dump(json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, "
-	                      "s:I, s:s, s:I}",
+	                      "s:I, s:s, s:I, s:i}",
 	                      "state", ctl_state_name(c->state), "started", c->started, "stop", c->stop,
 	                      "attempt", (json_int_t)c->attempt, "retries", (json_int_t)c->retries,
 	                      "accountable", (json_int_t)c->accountable, "retryAtMs", (json_int_t)c->retry_at_ms,
@@ -50,7 +50,8 @@ char *status_job_json(const struct job *j)
 	                      "attemptCompletedMs", (json_int_t)c->attempt_completed_ms,
 	                      "completion", comp_json(c->has_comp, &c->comp), "trigger", trigger,
 	                      "seq", (json_int_t)c->seq, "rng", rng,
-	                      "pendingAccountable", (json_int_t)c->pending_accountable));
+	                      "pendingAccountable", (json_int_t)c->pending_accountable,
+	                      "quickFailures", (int)c->quick_failures));
 }
 
 char *status_task_json(const struct job *j, uint32_t t)
@@ -68,7 +69,7 @@ char *status_task_json(const struct job *j, uint32_t t)
 	}
 	bool placed = r && r->uid[0];
 	return dump(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:o, s:s?, s:s?, s:s?, s:o, s:o, "
-	                      "s:i, s:I}",
+	                      "s:i, s:I, s:I, s:i}",
 	                      "state", ctl_state_name(ct->state), "attempt", (json_int_t)ct->attempt,
 	                      "retries", (json_int_t)ct->retries, "accountable", (json_int_t)ct->accountable,
 	                      "createdMs", (json_int_t)ct->created_ms,
@@ -78,7 +79,8 @@ char *status_task_json(const struct job *j, uint32_t t)
 	                      "doneSeq", (json_int_t)ct->done_seq, "completion", comp_json(ct->has_comp, &ct->comp),
 	                      "uid", placed ? r->uid : NULL, "node", placed ? r->node : NULL,
 	                      "ip", placed ? r->ip : NULL, "gpus", gpus, "ports", ports, "pid", r ? r->pid : 0,
-	                      "placedMs", (json_int_t)(r ? r->placed_ms : 0)));
+	                      "placedMs", (json_int_t)(r ? r->placed_ms : 0), "retryAtMs", (json_int_t)ct->retry_at_ms,
+	                      "quickFailures", (int)ct->quick_failures));
 }
 
 /* ---- loading ------------------------------------------------------------------- */
@@ -139,6 +141,7 @@ int status_job_load(struct job *j, const char *text)
 	c->attempt_completed_ms = num(o, "attemptCompletedMs");
 	c->seq = num(o, "seq");
 	c->pending_accountable = num(o, "pendingAccountable");
+	c->quick_failures = num(o, "quickFailures");
 	const char *rng = json_string_value(json_object_get(o, "rng"));
 	c->rng = rng ? strtoull(rng, NULL, 10) : 0;
 	bool ok = load_comp(json_object_get(o, "completion"), &c->has_comp, &c->comp);
@@ -177,6 +180,8 @@ int status_task_load(struct job *j, uint32_t t, const char *text)
 	ct->attempt_created_ms = num(o, "attemptCreatedMs");
 	ct->attempt_running_ms = num(o, "attemptRunningMs");
 	ct->attempt_completed_ms = num(o, "attemptCompletedMs");
+	ct->retry_at_ms = num(o, "retryAtMs");
+	ct->quick_failures = num(o, "quickFailures");
 	ct->launched = json_is_true(json_object_get(o, "launched"));
 	ct->done_seq = num(o, "doneSeq");
 	bool ok = load_comp(json_object_get(o, "completion"), &ct->has_comp, &ct->comp);

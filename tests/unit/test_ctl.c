@@ -158,6 +158,7 @@ static void test_transient_unlimited(void **state)
 	ctl_start(&f.j, f.now, &f.a);
 	for (int i = 0; i < 5; i++) {
 		run_all(&f);
+		f.now += CTL_QUICK_MS;   /* each ran a while: no platform back-off (test_platform_backoff) */
 		struct ctl_completion c = { .code = 137, .failed = true, .attrs = CTL_TRANSIENT, .phrase = "SigKill" };
 		assert_int_equal(ctl_exited(&f.j, 0, f.j.tasks[0].attempt, &c, ++f.now, &f.a), 0);
 		wake(&f);
@@ -205,6 +206,141 @@ static void test_conflict_backoff(void **state)
 	assert_int_equal(ctl_timer(&f.j, at, &f.a), 0);
 	assert_int_equal(f.j.attempt, 1);
 	assert_int_equal(f.j.accountable, 0);
+	fx_fini(&f);
+}
+
+static void test_backoff_ms(void **state)
+{
+	(void)state;
+	const int64_t want[] = { 0, 0, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000 };
+	for (int32_t n = 0; n < (int32_t)(sizeof(want) / sizeof(want[0])); n++)
+		assert_int_equal(ctl_backoff_ms(n), want[n]);
+	assert_int_equal(ctl_backoff_ms(INT32_MAX), CTL_BACKOFF_MAX_MS);
+}
+
+static const struct ctl_action *last(const struct fx *f, enum ctl_act_type t)
+{
+	for (size_t i = f->a.n; i-- > 0;)
+		if (f->a.v[i].type == t)
+			return &f->a.v[i];
+	return NULL;
+}
+
+/* Transient failures soon after starting, again and again: the first retry
+ * at once (as FrameworkController), then 1 s, 2 s, 4 s ...; one attempt that
+ * ran a while, or a counted failure, starts the count again. */
+static void test_platform_backoff(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, 1, 1, 1, GANG_TASK, 3);
+	ctl_start(&f.j, f.now, &f.a);
+	struct ctl_completion lost = { .code = CTL_CODE_EXTERNAL_DELETED, .failed = true, .attrs = CTL_TRANSIENT,
+	                               .phrase = "PodExternalDeleted" };
+	for (int k = 1; k <= 5; k++) {
+		run_all(&f);
+		f.now += 100;
+		f.a.n = 0;
+		assert_int_equal(ctl_exited(&f.j, 0, f.j.tasks[0].attempt, &lost, ++f.now, &f.a), 0);
+		assert_int_equal(f.j.state, CTL_ATTEMPT_COMPLETED);
+		assert_int_equal(f.j.quick_failures, k);
+		const struct ctl_action *w = last(&f, CTL_ACT_WAKE);
+		assert_non_null(w);
+		assert_int_equal(w->at_ms - f.now, ctl_backoff_ms(k));
+		assert_int_equal(f.j.retry_at_ms, w->at_ms);
+		if (w->at_ms > f.now) {   /* not before its time */
+			int64_t at = w->at_ms;
+			f.a.n = 0;
+			assert_int_equal(ctl_timer(&f.j, at - 1, &f.a), 0);
+			assert_int_equal(f.j.attempt, k - 1);
+			f.now = at;
+		}
+		wake(&f);
+		assert_int_equal(f.j.attempt, k);
+		assert_int_equal(f.j.accountable, 0);
+	}
+	/* an attempt that ran for a minute: at once again, the count restarts */
+	run_all(&f);
+	f.now += CTL_QUICK_MS;
+	f.a.n = 0;
+	assert_int_equal(ctl_exited(&f.j, 0, f.j.tasks[0].attempt, &lost, ++f.now, &f.a), 0);
+	assert_int_equal(f.j.quick_failures, 1);
+	assert_int_equal(last(&f, CTL_ACT_WAKE)->at_ms, f.now);
+	wake(&f);
+	run_all(&f);
+	f.a.n = 0;
+	assert_int_equal(ctl_exited(&f.j, 0, f.j.tasks[0].attempt, &lost, ++f.now, &f.a), 0);
+	assert_int_equal(f.j.quick_failures, 2);
+	assert_int_equal(last(&f, CTL_ACT_WAKE)->at_ms, f.now + 1000);
+	f.now += 1000;
+	wake(&f);
+	/* a counted failure: no back-off, and the count restarts */
+	run_all(&f);
+	f.a.n = 0;
+	exit_task(&f, 0, 1);
+	assert_int_equal(f.j.pending_accountable, 1);
+	assert_int_equal(f.j.quick_failures, 0);
+	assert_int_equal(last(&f, CTL_ACT_WAKE)->at_ms, f.now);
+	wake(&f);
+	assert_int_equal(f.j.accountable, 1);
+	assert_int_equal(f.j.attempt, 8);
+	fx_fini(&f);
+}
+
+/* gangAllocation: false: the same back-off per task, through its own timer;
+ * a stop ends the wait without placing the task. */
+static void test_task_backoff(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, 2, 2, 2, (struct ctl_policy){ true, 5 }, 0);
+	ctl_start(&f.j, f.now, &f.a);
+	run_all(&f);
+	struct ctl_completion kill = { .code = 137, .failed = true, .attrs = CTL_TRANSIENT, .phrase = "SigKill" };
+	f.a.n = 0;
+	assert_int_equal(ctl_exited(&f.j, 0, 0, &kill, ++f.now, &f.a), 0);
+	assert_int_equal(count(&f, CTL_ACT_PLACE), 1);   /* the first: at once */
+	assert_int_equal(f.j.tasks[0].retry_at_ms, 0);
+	run_all(&f);
+	f.a.n = 0;
+	assert_int_equal(ctl_exited(&f.j, 0, 1, &kill, ++f.now, &f.a), 0);
+	assert_int_equal(f.j.tasks[0].state, CTL_CREATION_PENDING);
+	assert_int_equal(f.j.tasks[0].attempt, 2);
+	assert_int_equal(f.j.tasks[0].quick_failures, 2);
+	assert_int_equal(count(&f, CTL_ACT_PLACE), 0);
+	const struct ctl_action *w = last(&f, CTL_ACT_WAKE);
+	assert_non_null(w);
+	int64_t at = f.now + 1000;
+	assert_int_equal(w->at_ms, at);
+	assert_int_equal(f.j.tasks[0].retry_at_ms, at);
+	/* resync after a restart: still waiting */
+	f.a.n = 0;
+	ctl_resync(&f.j, at - 500, &f.a);
+	assert_int_equal(count(&f, CTL_ACT_PLACE), 0);
+	assert_int_equal(last(&f, CTL_ACT_WAKE)->at_ms, at);
+	f.a.n = 0;
+	assert_int_equal(ctl_timer(&f.j, at - 1, &f.a), 0);
+	assert_int_equal(count(&f, CTL_ACT_PLACE), 0);
+	f.a.n = 0;
+	assert_int_equal(ctl_timer(&f.j, at, &f.a), 0);
+	assert_int_equal(count(&f, CTL_ACT_PLACE), 1);
+	assert_int_equal(f.j.tasks[0].retry_at_ms, 0);
+	assert_int_equal(ctl_timer(&f.j, at, &f.a), -1);   /* nothing left to wake for */
+	/* fails again: 2 s; a stop during the wait places nothing */
+	f.now = at;
+	run_all(&f);
+	f.a.n = 0;
+	assert_int_equal(ctl_exited(&f.j, 0, 2, &kill, ++f.now, &f.a), 0);
+	assert_int_equal(f.j.tasks[0].retry_at_ms, f.now + 2000);
+	assert_int_equal(ctl_stop(&f.j, "stopped by a test", f.now, &f.a), 0);
+	f.now += 2000;
+	f.a.n = 0;
+	ctl_timer(&f.j, f.now, &f.a);
+	assert_int_equal(count(&f, CTL_ACT_PLACE), 0);
+	assert_int_equal(count(&f, CTL_ACT_LAUNCH), 0);
+	exit_task(&f, 1, 143);
+	assert_int_equal(f.j.state, CTL_COMPLETED);
+	assert_string_equal(ctl_job_pai_state(&f.j), "STOPPED");
 	fx_fini(&f);
 }
 
@@ -468,6 +604,9 @@ int main(void)
 		cmocka_unit_test(test_transient_unlimited),
 		cmocka_unit_test(test_permanent_never),
 		cmocka_unit_test(test_conflict_backoff),
+		cmocka_unit_test(test_backoff_ms),
+		cmocka_unit_test(test_platform_backoff),
+		cmocka_unit_test(test_task_backoff),
 		cmocka_unit_test(test_min_failed),
 		cmocka_unit_test(test_min_succeeded),
 		cmocka_unit_test(test_all_completed),

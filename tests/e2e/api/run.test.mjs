@@ -4,6 +4,8 @@
 // retries, stop, memory limits, GPU placement, queueing, preemption.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Server, CLUSTER } from '../lib.mjs';
 
 let s, admin, bob;
@@ -217,6 +219,71 @@ test('task retries with gangAllocation: false', async () => {
     assert.equal(t.taskState, 'SUCCEEDED');
   }
   assert.match(await log(bob, 'bob~taskretry', 'w', 0), /try 2/);
+});
+
+test('a transient failure that recurs at once backs off instead of spinning; a stop ends the wait', async () => {
+  // bash killed by SIGKILL: exit 137, SigKill, transient (retried without limit, not counted)
+  await submit(bob, job('killed', { main: { gpu: 0, commands: ['echo try', 'kill -9 $$'] } }));
+  await new Promise((r) => setTimeout(r, 4500));
+  let d = (await s.req('GET', '/api/v2/jobs/bob~killed', { token: bob })).body;
+  // at once, then after 1 s, 2 s, 4 s: 3 retries by now (hundreds without the back-off)
+  assert.ok(d.jobStatus.retries >= 2 && d.jobStatus.retries <= 4, JSON.stringify(d.jobStatus));
+  assert.equal(d.jobStatus.retryDetails.user, 0, 'transient failures are not counted');
+  const ev = (await s.req('GET', '/api/v2/jobs/bob~killed/events', { token: bob })).body.data;
+  assert.ok(ev.some((e) => e.reason === 'AttemptCompleted' && /exit code 137 \(ContainerSigKillReceived\)/.test(e.message) &&
+    /Next attempt in [0-9]+ s: [0-9]+ transient failures in a row/.test(e.message)), JSON.stringify(ev));
+  const t0 = Date.now();
+  assert.equal((await s.req('PUT', '/api/v2/jobs/bob~killed/executionType', { token: bob, body: { value: 'STOP' } })).status, 202);
+  d = await s.waitState(bob, 'bob~killed', FINAL);
+  assert.equal(d.jobStatus.state, 'STOPPED');
+  assert.ok(Date.now() - t0 < 3000, 'the stop did not wait out the back-off');
+});
+
+test('gangAllocation: false backs off per task, across a server restart', async () => {
+  await submit(bob, job('taskkilled', { w: { gpu: 0, taskRetryCount: 1, commands: ['kill -9 $$'] } },
+    { extra: 'extras:\n  gangAllocation: false\n' }));
+  const task = async () => (await s.req('GET', '/api/v2/jobs/bob~taskkilled', { token: bob })).body;
+  await new Promise((r) => setTimeout(r, 2000));
+  // at once, then 1 s: 2 task retries, the next in 2 s (transient: taskRetryCount does not bound them)
+  let d = await task();
+  const t = d.taskRoles.w.taskStatuses[0];
+  assert.ok(t.retries >= 1 && t.retries <= 3, JSON.stringify(t));
+  assert.equal(d.jobStatus.retries, 0, 'no job retry');
+  await s.stop();
+  await s.start();
+  await new Promise((r) => setTimeout(r, 2500));
+  d = await task();
+  const t2 = d.taskRoles.w.taskStatuses[0];
+  // the restarted server kept the count and the wait (0, 1, 2, 4 s ...): 2 to 4 by now, not dozens
+  assert.ok(t2.retries >= t.retries && t2.retries <= 4, `${JSON.stringify(t)} then ${JSON.stringify(t2)}`);
+  const ev = (await s.req('GET', '/api/v2/jobs/bob~taskkilled/events', { token: bob })).body.data;
+  assert.ok(ev.some((e) => e.reason === 'TaskFailed' && /Next attempt in [0-9]+ s: [0-9]+ transient failures/.test(e.message)),
+    JSON.stringify(ev.map((e) => e.message)));
+  const t0 = Date.now();
+  assert.equal((await s.req('PUT', '/api/v2/jobs/bob~taskkilled/executionType', { token: bob, body: { value: 'STOP' } })).status, 202);
+  d = await s.waitState(bob, 'bob~taskkilled', FINAL);
+  assert.equal(d.jobStatus.state, 'STOPPED');
+  assert.ok(Date.now() - t0 < 3000, 'the stop did not wait out the back-off');
+});
+
+test('a relative data directory (make run\'s ./var): tasks run, their files are under it', async () => {
+  const r = await new Server({ relative: true }).start();
+  try {
+    const tok = await r.login();
+    const sub = await r.submit(tok, job('reldata', { main: { gpu: 0, commands: ['echo hello from $PAI_JOB_NAME'] } }));
+    assert.equal(sub.status, 201, sub.text);
+    const d = await r.waitState(tok, 'admin~reldata', FINAL);
+    assert.equal(d.jobStatus.state, 'SUCCEEDED', JSON.stringify(d.jobStatus));
+    assert.equal(d.jobStatus.retries, 0);
+    assert.ok(existsSync(join(r.dir, 'logs', 'admin~reldata', '0', 'main-0', '0', 'exit.json')));
+    assert.ok(existsSync(join(r.dir, 'jobs', 'admin~reldata', '0', 'main-0')));
+    const list = await r.req('GET', d.taskRoles.main.taskStatuses[0].containerLog, { token: tok });
+    const all = list.body.locations.find((l) => l.name === 'all');
+    assert.match(await (await fetch(r.url + all.uri)).text(), /hello from admin~reldata/);
+  } finally {
+    await r.stop();
+    r.cleanup();
+  }
 });
 
 test('stop a running job: SIGTERM to the tree, SIGKILL after the grace period', async () => {
