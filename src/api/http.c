@@ -616,8 +616,10 @@ struct api *api_start(const struct api_config *cfg, struct gerr *err)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
 		on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
 		threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-		(unsigned)1, MHD_OPTION_END);
+		(unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+	/* not MHD_OPTION_LISTENING_ADDRESS_REUSE: on Linux it sets SO_REUSEPORT,
+	 * and a second server on the same port would start and share it; the
+	 * default SO_REUSEADDR is enough to restart at once */
 	if (!api->daemon) {
 		gerr_set(err, GERR_IO, "cannot listen on %s: %s", cfg->listen,
 		         errno ? strerror(errno) : "libmicrohttpd refused to start");

@@ -11,12 +11,15 @@
  * thread with sigwait(), so no handler runs in a library's critical section.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,6 +120,37 @@ static int block_signals(sigset_t *set)
 	return pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/*
+ * One server per data directory: two would drive the same jobs and launch
+ * their tasks twice. DIR/server.lock is flock'ed for the server's life (the
+ * kernel drops it when the process dies, kill -9 included) and holds its
+ * pid, for the message. Close-on-exec: the zygote and the shims, which
+ * outlive the server, must not keep it.
+ */
+static int lock_data_dir(const char *dir, struct gerr *err)
+{
+	char path[PATH_MAX], pid[32] = "";
+	snprintf(path, sizeof(path), "%s/server.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return gerr_set(err, GERR_IO, "cannot open %s: %s", path, strerror(errno)), -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return gerr_set(err, GERR_CONFLICT, "data directory %s is in use by another gantry server%s%s%s", dir,
+			                pid[0] ? " (pid " : "", pid, pid[0] ? ")" : ""), -1;
+		return gerr_set(err, GERR_IO, "cannot lock %s: %s", path, strerror(e)), -1;
+	}
+	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+		log_warn("cannot write the pid into %s: %s", path, strerror(errno));
+	return fd;
+}
+
 int server_run(const struct server_config *cfg)
 {
 	struct server s;
@@ -124,7 +158,7 @@ int server_run(const struct server_config *cfg)
 	struct gerr err = { 0 };
 	sigset_t set;
 	char *data_dir = NULL;
-	int sig, rc = 1;
+	int sig, rc = 1, lock_fd = -1;
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
@@ -148,6 +182,8 @@ int server_run(const struct server_config *cfg)
 	abs_cfg = *cfg;
 	abs_cfg.data_dir = data_dir;
 	s.cfg = cfg = &abs_cfg;
+	if ((lock_fd = lock_data_dir(data_dir, &err)) < 0)
+		goto fail;
 	if (!(s.store = store_open(cfg->data_dir, &err)))
 		goto fail;
 	if (cluster_load(&s.cluster, &s.sched, cfg->config_file, &err))
@@ -215,6 +251,8 @@ stop:
 	pthread_mutex_destroy(&s.snap_lock);
 	if (!rc)
 		log_info("stopped cleanly");
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(data_dir);
 	return rc;
 }

@@ -3,7 +3,11 @@
 // every submission answered 201 is still there after a crash.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, CLUSTER, gpuJob } from '../lib.mjs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, CLUSTER, GANTRY, gpuJob } from '../lib.mjs';
 
 const servers = [];
 after(async () => { for (const s of servers) { await s.stop(); s.cleanup(); } });
@@ -79,4 +83,34 @@ taskRoles:
   const listed = (await s.req('GET', '/api/v2/jobs?limit=1000', { token })).body.map((j) => j.name);
   for (const name of acked) assert.ok(listed.includes(name), `${name} was acknowledged but is gone`);
   assert.ok(acked.length > 0);
+});
+
+test('one server per data directory and per port: a second one refuses to start, the first serves on', async () => {
+  const s = new Server();
+  servers.push(s);
+  await s.start();
+  const admin = await s.login();
+  const run = (args) => new Promise((resolve) => {
+    const p = spawn(GANTRY, ['server', '--quiet', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    const t = setTimeout(() => p.kill('SIGKILL'), 10000);
+    p.on('exit', (code) => { clearTimeout(t); resolve({ code, err }); });
+  });
+  let r = await run(['--data', s.dir, '--listen', '127.0.0.1:0']);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, new RegExp(`data directory .* is in use by another gantry server \\(pid ${s.proc.pid}\\)`));
+  const other = mkdtempSync(join(tmpdir(), 'gantry-e2e-'));
+  try {
+    r = await run(['--data', other, '--listen', new URL(s.url).host]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /cannot listen on 127\.0\.0\.1:[0-9]+: Address already in use/);
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
+  assert.equal((await s.req('GET', '/api/v2/jobs', { token: admin })).status, 200, 'the first still serves');
+  // the lock goes with the process, kill -9 included
+  await s.kill9();
+  await s.start();
+  assert.equal((await s.req('GET', '/api/v2/jobs', { token: admin })).status, 200);
 });
