@@ -76,8 +76,10 @@ static int restore_group(struct loop *l, struct job *j, struct grp *g, const str
 			         "without cells", req.group, b && named ? e.msg : "unreadable");
 		return store_placement_delete(l->db, j->id, req.group, err);
 	}
+	count_job(l, j, -1);   /* linked (and counted) while it looked unplaced */
 	g->placed = true;
 	g->live = live;
+	count_job(l, j, +1);
 	for (size_t k = 0; k < g->npods; k++)
 		if (!task_live(j->ctl.tasks[g->pod_task[k]].state))
 			sched_pod_delete(l->sched, req.group, pod_name(l, j, g->pod_task[k]), NULL);

@@ -29,6 +29,7 @@ test('state survives kill -9 and restart', async () => {
   const before = await s.waitState(alice, 'alice~placed', 'RUNNING');
   const vcBefore = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
   assert.equal(vcBefore.usedLeafCells, 8);
+  assert.deepEqual([vcBefore.placedJobs, vcBefore.waitingJobs], [1, 1]);
 
   await s.kill9();
   await s.start();
@@ -43,6 +44,7 @@ test('state survives kill -9 and restart', async () => {
   assert.equal(after.jobStatus.state, 'RUNNING');
   const vcAfter = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
   assert.equal(vcAfter.usedLeafCells, 8);
+  assert.deepEqual([vcAfter.placedJobs, vcAfter.waitingJobs], [1, 1], 'a restored placement counts as placed');
   assert.equal((await s.req('GET', '/api/v2/jobs/alice~stopped', { token: alice })).body.jobStatus.state, 'STOPPED');
   // the waiting job still waits, and is placed once the VC frees up
   assert.equal((await s.req('GET', '/api/v2/jobs/alice~waits', { token: alice })).body.taskRoles.trainer.taskStatuses[0].containerNodeName, null);
@@ -51,6 +53,8 @@ test('state survives kill -9 and restart', async () => {
     (b) => b.taskRoles.trainer.taskStatuses[0].containerNodeName, { what: 'waits to be placed' });
   assert.ok(w.taskRoles.trainer.taskStatuses[0].containerNodeName);
   assert.equal((await s.waitState(alice, 'alice~placed', 'STOPPED')).jobStatus.appExitCode, -210);
+  const vcEnd = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
+  assert.deepEqual([vcEnd.placedJobs, vcEnd.waitingJobs], [1, 0], 'waits is placed, placed is gone');
   // names stay taken across restarts
   assert.equal((await s.submit(alice, gpuJob('stopped'))).status, 409);
 });
