@@ -124,11 +124,19 @@ static int adopt_tasks(struct loop *l, struct job *j, int64_t now, struct arena 
 			snprintf(ex.message, sizeof(ex.message), "no supervisor ever ran for this task attempt");
 			/* fall through */
 		case EXEC_EXITED:
-		case EXEC_LOST:
+		case EXEC_LOST: {
+			/* an exit recorded while the server was away happened then,
+			 * not now: the task's and the job's completion times say so */
+			int64_t at = ex.finished_ms > 0 && ex.finished_ms < now ? ex.finished_ms : now;
+			if (at < ct->attempt_running_ms)
+				at = ct->attempt_running_ms;
+			if (at < ct->attempt_created_ms)
+				at = ct->attempt_created_ms;
 			c.type = CMD_EXITED;
 			c.exit = ex;
-			rc = run_observe(l, &c, now, err);
+			rc = run_observe(l, &c, at, err);
 			break;
+		}
 		default:
 			log_warn("recover: task %s-%lld of %s: %s", role, (long long)ct->index, j->key,
 			         res == GERR_NOMEM ? "out of memory" : e.msg);

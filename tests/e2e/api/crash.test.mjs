@@ -59,6 +59,7 @@ taskRoles:
 
   await s.kill9();
   await new Promise((r) => setTimeout(r, 2500));   // the short tasks end meanwhile
+  const restartAt = Date.now();
   await s.start();
   token = await s.login();
 
@@ -74,6 +75,13 @@ taskRoles:
     const t = d.taskRoles.w.taskStatuses[0];
     assert.equal(t.containerExitCode, want ? 255 : 0, `crash${i}`);
     if (want) assert.equal(d.jobStatus.appExitMessages.runtime.originUserExitCode, want, `crash${i}`);
+    // a task that ended while the server was away completed then, not at the restart
+    if (i % 2 === 0) {
+      assert.ok(d.jobStatus.completedTime < restartAt, `crash${i}: completed ${d.jobStatus.completedTime}, restart ${restartAt}`);
+      assert.ok(t.completedTime > 0 && t.completedTime < restartAt, `crash${i} task: ${t.completedTime}`);
+    } else {
+      assert.ok(d.jobStatus.completedTime > restartAt, `crash${i} ended after the restart`);
+    }
     // launched exactly once, in its own working directory
     const launches = readFileSync(`${s.dir}/jobs/admin~crash${i}/0/w-0/launches`, 'utf8');
     assert.equal(launches, 'launched\n', `crash${i} ran once`);
