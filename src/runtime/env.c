@@ -27,7 +27,8 @@
  * CUDA_VISIBLE_DEVICES are the task's GPU indices, comma-joined, with
  * CUDA_DEVICE_ORDER=PCI_BUS_ID so that CUDA numbers devices as NVML and
  * nvidia-smi do (CUDA's default order is fastest first). A task without
- * GPUs gets NVIDIA_VISIBLE_DEVICES=none, as OpenPAI sets for gpu: 0, and
+ * GPUs (its role asks for gpu: 0, whatever leaf cells the scheduler gave
+ * it) gets NVIDIA_VISIBLE_DEVICES=none, as OpenPAI sets for gpu: 0, and
  * CUDA_VISIBLE_DEVICES set to the empty string, which hides every device
  * from CUDA: on OpenPAI the container had none to see, and leaving it unset
  * here would show the task every GPU of the host.
@@ -235,9 +236,12 @@ static void rest_env(struct envb *e, const struct rt_env_ctx *c, const struct sp
 	put(e, "GANG_ALLOCATION", job->gang ? "true" : "false");
 }
 
-static void gpu_env(struct envb *e, const struct rt_env_ctx *c)
+/* A role with gpu: 0 still gets a leaf cell when its SKU is a GPU one (the
+ * scheduler places cpu and memory by cell), but that cell's GPU is not its:
+ * OpenPAI decides visibility by the role's gpu alone. */
+static void gpu_env(struct envb *e, const struct rt_env_ctx *c, const struct spec_role *r)
 {
-	if (!c->gpu_sku || !c->ngpus || !c->gpus) {
+	if (r->gpu <= 0 || !c->gpu_sku || !c->ngpus || !c->gpus) {
 		put(e, "NVIDIA_VISIBLE_DEVICES", "none");
 		put(e, "CUDA_VISIBLE_DEVICES", "");
 		return;
@@ -342,7 +346,7 @@ int rt_env(const struct rt_env_ctx *c, struct arena *a, const char ***env, struc
 	hmap_init(&e.idx);
 	fc_env(&e, c, r);
 	rest_env(&e, c, r);
-	gpu_env(&e, c);
+	gpu_env(&e, c, r);
 	int rc = runtime_env(&e, c, err);
 	if (!rc && c->work_dir)
 		put(&e, "PAI_WORK_DIR", c->work_dir);

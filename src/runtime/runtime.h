@@ -101,8 +101,9 @@ struct rt_env_ctx {
 };
 
 /* Every variable a task sees (§2.4 and §4.2; CUDA_VISIBLE_DEVICES and
- * NVIDIA_VISIBLE_DEVICES = exactly its GPUs; without GPUs
- * NVIDIA_VISIBLE_DEVICES=none and CUDA_VISIBLE_DEVICES empty), base first: a
+ * NVIDIA_VISIBLE_DEVICES = exactly its GPUs; without GPUs, its role's gpu
+ * being 0 whatever leaf cells it holds, NVIDIA_VISIBLE_DEVICES=none and
+ * CUDA_VISIBLE_DEVICES empty), base first: a
  * NULL-terminated "K=V" array from a, each name once (ours win over base).
  * Never holds a secret. GERR_INVALID when this task is not among the peers,
  * GERR_TOO_LARGE when one variable would pass the kernel's 128 KiB limit

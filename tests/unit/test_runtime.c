@@ -505,6 +505,15 @@ static void test_env_without_gpus(void **state)
 	assert_int_equal(rt_env(&c, &a, &env, NULL), 0);
 	expect_env(env, "NVIDIA_VISIBLE_DEVICES", "none");
 
+	/* gpu: 0 on a GPU SKU: the scheduler still gives it a leaf cell (for its
+	 * cpu and memory), but no GPU is its (OpenPAI: gpu == 0 -> none) */
+	c.gpu_sku = true;
+	assert_int_equal(rt_env(&c, &a, &env, NULL), 0);
+	expect_env(env, "NVIDIA_VISIBLE_DEVICES", "none");
+	expect_env(env, "CUDA_VISIBLE_DEVICES", "");
+	assert_null(env_get(env, "CUDA_DEVICE_ORDER"));
+	expect_env(env, "PAI_RESOURCE_ps_server", "0,1,1024,0");
+
 	/* a task that is not among the peers, a role the job lacks */
 	struct gerr err;
 	c.index = 7;

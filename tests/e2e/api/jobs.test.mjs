@@ -278,3 +278,29 @@ test('application tokens may submit and stop their own jobs', async () => {
   r = await s.req('PUT', '/api/v2/jobs/bob~byapp/executionType', { token: app, body: { value: 'STOP' } });
   assert.equal(r.status, 202);
 });
+
+// A role of its own, so that other tests' job lists and counts stay as they are.
+function roleJob(name, roles, vc = 'research') {
+  let y = `protocolVersion: 2\nname: ${name}\ntype: job\n` +
+    `prerequisites:\n  - {name: img, type: dockerimage, uri: 'ubuntu:22.04'}\ntaskRoles:\n`;
+  for (const [role, r] of Object.entries(roles))
+    y += `  ${role}:\n    dockerImage: img\n    resourcePerInstance: {cpu: 1, memoryMB: 512, gpu: ${r.gpu}}\n` +
+      `    commands: ${JSON.stringify(r.commands)}\n`;
+  return y + `defaults:\n  virtualCluster: ${vc}\n`;
+}
+
+test('a gpu: 0 task on a GPU SKU sees no GPU, though a leaf cell holds its cpu and memory', async () => {
+  let r = await s.submit(alice, roleJob('nogpu', { main: { gpu: 0, commands: ['env | sort'] } }));
+  assert.equal(r.status, 201, r.text);
+  const d = await s.waitState(alice, 'alice~nogpu', ['SUCCEEDED', 'FAILED', 'STOPPED']);
+  assert.equal(d.jobStatus.state, 'SUCCEEDED', JSON.stringify(d.jobStatus));
+  const t = d.taskRoles.main.taskStatuses[0];
+  assert.equal(t.leafCells.length, 1);       // the scheduler's cell, not a GPU for the task
+  r = await s.req('GET', t.containerLog, { token: alice });
+  assert.equal(r.status, 200, r.text);
+  const all = r.body.locations.find((l) => l.name === 'all');
+  const text = await (await fetch(s.url + all.uri)).text();
+  assert.match(text, /^NVIDIA_VISIBLE_DEVICES=none$/m);
+  assert.match(text, /^CUDA_VISIBLE_DEVICES=$/m);
+  assert.doesNotMatch(text, /^CUDA_DEVICE_ORDER=/m);
+});
