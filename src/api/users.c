@@ -189,6 +189,14 @@ int api_post_user(struct api_request *r)
 		         "\"username\" with value \"%s\" fails to match the required pattern: /^[\\w.-]+$/", username);
 		goto out;
 	}
+	/* OpenPAI's pattern allows them, but "/users/.." is not a URL anyone can
+	 * use and ".." names no directory for the user's jobs */
+	if (!strcmp(username, ".") || !strcmp(username, "..")) {
+		api_fail(r, 400, "InvalidParametersError",
+		         "\"username\" cannot be \"%s\": it is a path segment, so neither URLs nor directories could name "
+		         "the user", username);
+		goto out;
+	}
 	if (strlen(password) < AUTH_PASSWORD_MIN) {
 		api_fail(r, 400, "InvalidParametersError", "\"password\" length must be at least %d characters long",
 		         AUTH_PASSWORD_MIN);

@@ -100,7 +100,7 @@ int launch_task(struct loop *l, struct job *j, uint32_t t, char *why, size_t why
 	char *dir = rt_attempt_dir(&a, l->data_dir, j->user, j->name, j->ctl.attempt, role->name, ct->index,
 	                           ct->attempt);
 	if (!cwd || !dir) {
-		snprintf(why, whylen, "out of memory");
+		snprintf(why, whylen, "the user or job name cannot name the task's directories (or out of memory)");
 		goto out;
 	}
 	if (rt_script(j->x->spec, role, &a, &script, &err)) {

@@ -365,6 +365,8 @@ struct loop *loop_start(struct server *srv, struct store *st, struct sched *sche
 	pthread_mutex_init(&l->lock, NULL);
 	l->base_env = base_env();
 	l->ports = rt_ports_new(cfg->port_start, cfg->port_end);
+	l->port_start = cfg->port_start;
+	l->port_end = cfg->port_end;
 	l->classifier = rt_classifier_new();
 	if (l->efd < 0) {
 		gerr_set(err, GERR_IO, "eventfd: %s", strerror(errno));

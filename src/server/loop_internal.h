@@ -145,6 +145,7 @@ struct loop {
 	struct idmap by_id;           /* store id → job */
 	struct hmap by_uid;           /* task attempt uid → job */
 	struct rt_ports *ports;
+	int port_start, port_end;     /* its range, [start, end) */
 	struct rt_classifier *classifier;   /* the exit-code patterns, compiled once */
 	size_t ntimed;                /* jobs with wake_at set */
 	bool freed;                   /* cells were freed: retry waiting jobs */

@@ -185,6 +185,43 @@ static int attempt_event(struct loop *l, struct job *j, int64_t now, struct gerr
 	return event(l, j, now, c->comp.failed ? "Warning" : "Normal", "AttemptCompleted", msg, err);
 }
 
+static void answer_error(struct cmd *c, int status, const char *code, const char *msg);
+
+/*
+ * What the scheduler does not know but this machine decides, checked before
+ * a job is accepted: that its tasks can have directories (user~job is one
+ * file name; "." and ".." users have none), and that one task's host ports
+ * fit in the --ports range. Answers 400 and returns -1 when not.
+ */
+static int admit_local(struct loop *l, struct cmd *c, const struct spec_job *s, const char *key)
+{
+	char msg[2048];
+	struct arena a;
+	arena_init(&a, 1024);
+	bool path_ok = s->nroles == 0 || rt_task_cwd(&a, l->data_dir, c->user, s->name, 0, s->roles[0].name, 0);
+	arena_fini(&a);
+	if (!path_ok) {
+		snprintf(msg, sizeof(msg), "Job %s cannot run here: its user or job name cannot name a directory.", key);
+		answer_error(c, 400, "InvalidProtocolError", msg);
+		return -1;
+	}
+	int64_t span = l->port_end - l->port_start;
+	for (size_t r = 0; r < s->nroles; r++) {
+		int64_t n = 0;
+		for (size_t k = 0; k < s->roles[r].nports; k++)
+			n += s->roles[r].ports[k].count;
+		if (n > span) {
+			snprintf(msg, sizeof(msg),
+			         "Job %s can never run: task role %s asks for %lld host ports per instance; the server's "
+			         "port range %d-%d has %lld.", key, s->roles[r].name, (long long)n, l->port_start,
+			         l->port_end - 1, (long long)span);
+			answer_error(c, 400, "InvalidProtocolError", msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int done_event(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 {
 	const struct ctl_job *c = &j->ctl;
@@ -368,6 +405,10 @@ int run_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 	if (!j) {
 		answer_error(c, e.code == GERR_NOMEM ? 500 : 400, e.code == GERR_NOMEM ? "UnknownError" : "InvalidProtocolError",
 		             e.msg);
+		return 0;
+	}
+	if (admit_local(l, c, s, key)) {
+		job_free(j);
 		return 0;
 	}
 	/* admission: would the virtual cluster ever hold it? (nothing reserved) */

@@ -4,7 +4,7 @@
 // retries, stop, memory limits, GPU placement, queueing, preemption.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server, CLUSTER } from '../lib.mjs';
 
@@ -264,6 +264,29 @@ test('gangAllocation: false backs off per task, across a server restart', async 
   d = await s.waitState(bob, 'bob~taskkilled', FINAL);
   assert.equal(d.jobStatus.state, 'STOPPED');
   assert.ok(Date.now() - t0 < 3000, 'the stop did not wait out the back-off');
+});
+
+test('a 255-character job name runs: its directories are named within the file system\'s limit', async () => {
+  const name = 'n'.repeat(255);   // the longest OpenPAI allows; bob~ makes the key 259 bytes
+  await submit(bob, job(name, { main: { gpu: 0, commands: ['echo long name ok'] } }));
+  const d = await s.waitState(bob, `bob~${name}`, FINAL);
+  assert.equal(d.jobStatus.state, 'SUCCEEDED', JSON.stringify(d.jobStatus));
+  assert.equal(d.jobStatus.retries, 0);
+  assert.match(await log(bob, `bob~${name}`, 'main', 0), /long name ok/);
+  // bob~nnn... cut to 160 bytes, then ~ and 32 hex digits of the whole
+  const dirs = readdirSync(join(s.dir, 'logs')).filter((n) => n.startsWith('bob~nnnn'));
+  assert.equal(dirs.length, 1, dirs.join(' '));
+  assert.match(dirs[0], /^bob~n{156}~[0-9a-f]{32}$/);
+  assert.ok(existsSync(join(s.dir, 'jobs', dirs[0], '0', 'main-0')));
+});
+
+test('a job whose tasks ask for more host ports than the range holds is refused at submit', async () => {
+  const r = await s.submit(bob, job('portshog', { main: { gpu: 0, commands: ['true'] } }).replace(
+    'gpu: 0}', 'gpu: 0, ports: {p: 30000}}'));
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.code, 'InvalidProtocolError');
+  // 30,000 of its own, and the implicit ssh and http ports every task gets
+  assert.match(r.body.message, /task role main asks for 30002 host ports per instance; the server's port range 15000-39999 has 25000/);
 });
 
 test('a relative data directory (make run\'s ./var): tasks run, their files are under it', async () => {

@@ -89,6 +89,21 @@ test('create, read, list, update, delete a user', async () => {
   assert.equal(r.status, 404);
 });
 
+test('user names that are path segments are refused; other dotted names work', async () => {
+  for (const username of ['.', '..']) {
+    const r = await s.req('POST', '/api/v2/users', { token: admin, body: { username, password: 'dots-pass-1' } });
+    assert.equal(r.status, 400, username);
+    assert.equal(r.body.code, 'InvalidParametersError');
+    assert.match(r.body.message, /is a path segment/);
+  }
+  for (const username of ['a.b-c', 'x..y', '...']) {
+    const r = await s.req('POST', '/api/v2/users', { token: admin, body: { username, password: 'dots-pass-1' } });
+    assert.equal(r.status, 201, `${username}: ${r.text}`);
+    assert.equal((await s.req('GET', `/api/v2/users/${username}`, { token: admin })).body.username, username);
+    assert.equal((await s.req('DELETE', `/api/v2/users/${username}`, { token: admin })).status, 200);
+  }
+});
+
 test('users edit themselves through /users/me, not others', async () => {
   const t = await s.user(admin, 'frank');
   let r = await s.req('PUT', '/api/v2/users/me', { token: t, body: { data: { username: 'frank', email: 'f@x' }, patch: true } });
