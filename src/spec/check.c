@@ -13,7 +13,10 @@
  * Deliberate differences, where OpenPAI's schema has a hole (no `type:
  * object`) and its code then crashes (HTTP 500) or builds a job with no task
  * roles: `taskRoles` must be an object, and so must the default deployment's
- * `taskRoles` (a list is taken as empty, as rest-server's `in` does).
+ * `taskRoles` (a list is taken as empty, as rest-server's `in` does). After
+ * every check OpenPAI makes, two task roles whose converted names
+ * (spec_convert_name) are the same are refused: OpenPAI cannot create that
+ * Framework, and we would run both roles under one name.
  * JavaScript's `in` also finds prototype names (`constructor`); we do not.
  */
 #include <stdio.h>
@@ -154,6 +157,27 @@ int spec__semantic_check(struct spec_job *job, struct spec__refs **out)
 			buf_fini(&got);
 			return rc == GERR_NOMEM ? rc : GERR_TOO_LARGE;
 		}
+	}
+
+	/* Two roles with one converted name: OpenPAI's validator passes them,
+	 * but the Framework it builds names its task roles, pods and runtime
+	 * variables so, and cannot hold both; we refuse the job here, where the
+	 * user can see why, rather than run one role under two names. */
+	struct strmap fc;
+	strmap_init(&fc, &job->arena);
+	for (size_t i = 0; i < roles->n; i++) {
+		const struct spec_member *m = &roles->members[i];
+		char *conv = spec_convert_name(&job->arena, m->key);
+		if (!conv)
+			return GERR_NOMEM;
+		struct strmap_slot *seen = strmap_find(&fc, conv, strlen(conv));
+		if (seen)
+			return spec__error(job, m->line, m->col,
+			                   "Task roles %s and %s collide: OpenPAI names both %s (lowercased, "
+			                   "without '_'), so their tasks and environment variables would clash.",
+			                   (const char *)seen->val, m->key, conv);
+		if (strmap_put(&fc, conv, strlen(conv), (void *)m->key) < 0)
+			return GERR_NOMEM;
 	}
 	return 0;
 }

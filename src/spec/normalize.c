@@ -430,12 +430,6 @@ int spec__normalize(struct spec_job *job, const struct spec__refs *refs)
 			return rc;
 		job->total_tasks += r->instances;
 		job->total_gpu += r->gpu * r->instances;
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(job->roles[k].fc_name, r->fc_name))
-				spec__warn(job, roles->members[i].line, roles->members[i].col,
-				           "task roles %s and %s have the same name once lowercased without "
-				           "'_' (%s); environment variables built from it will collide",
-				           job->roles[k].name, r->name, r->fc_name);
 	}
 	if ((rc = build_plugins(job)))
 		return rc;

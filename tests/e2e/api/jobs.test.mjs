@@ -304,3 +304,15 @@ test('a gpu: 0 task on a GPU SKU sees no GPU, though a leaf cell holds its cpu a
   assert.match(text, /^CUDA_VISIBLE_DEVICES=$/m);
   assert.doesNotMatch(text, /^CUDA_DEVICE_ORDER=/m);
 });
+
+test('task roles whose converted names collide are refused: 400 naming both', async () => {
+  const yaml = roleJob('collide', { ab: { gpu: 1, commands: ['true'] }, a_b: { gpu: 1, commands: ['true'] } });
+  let r = await s.submit(alice, yaml);
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.code, 'InvalidProtocolError');
+  assert.match(r.body.message, /Task roles ab and a_b collide/);
+  assert.equal(r.body.errors.length, 1);
+  assert.equal(r.body.errors[0].line, 11);   // a_b's key
+  r = await s.req('GET', '/api/v2/jobs/alice~collide', { token: alice });
+  assert.equal(r.status, 404);
+});
