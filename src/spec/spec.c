@@ -110,6 +110,15 @@ void spec__drop_errors(struct spec_job *job, size_t n)
 int spec_yaml_load(struct spec_job *job, const char *text, size_t len)
 {
 	reset(job);
+	/* js-yaml drops one leading byte-order mark. libyaml, told the input is
+	 * UTF-8, would read it as a character of line 1 (whose keys then sit one
+	 * column right of the next line's) and refuse the file. Dropping it here
+	 * keeps every line:column where js-yaml puts it, and the byte offsets
+	 * (secrets masking) consistent with what libyaml counts. */
+	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+		text += 3;
+		len -= 3;
+	}
 	char *copy = arena_strndup(&job->arena, text, len);
 	if (!copy)
 		return GERR_NOMEM;

@@ -236,7 +236,9 @@ void spec_job_free(struct spec_job *job);
  * Returns 0 when the job is valid, GERR_PROTOCOL (diagnostics in job->diags,
  * every schema error as OpenPAI reports them, or the first semantic error),
  * GERR_TOO_LARGE (a limit above), or GERR_NOMEM. A job may be loaded again:
- * each load forgets the previous one and reuses its memory.
+ * each load forgets the previous one and reuses its memory. A leading UTF-8
+ * byte-order mark is dropped, as js-yaml does (also by spec_yaml_load);
+ * positions and job->text start after it.
  */
 int spec_job_load(struct spec_job *job, const char *text, size_t len, const struct spec_opts *opts);
 

@@ -139,8 +139,6 @@ static size_t char_to_byte(struct loader *ld, size_t chars)
 		ld->cur_char = 0;
 		ld->cur_byte = 0;
 	}
-	if (ld->cur_byte == 0 && len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
-		ld->cur_byte = 3;   /* the BOM is not counted */
 	while (ld->cur_char < chars && ld->cur_byte < len) {
 		ld->cur_byte++;
 		while (ld->cur_byte < len && (s[ld->cur_byte] & 0xC0) == 0x80)

@@ -519,6 +519,81 @@ static void secrets_never_leak(void **state)
 	spec_job_free(job);
 }
 
+/* A BOM'd copy of a file: its bytes after "\xEF\xBB\xBF"; free() it. */
+static char *with_bom(const char *text, size_t len, size_t *outlen)
+{
+	char *b = malloc(len + 4);
+	assert_non_null(b);
+	memcpy(b, "\xEF\xBB\xBF", 3);
+	memcpy(b + 3, text, len);
+	b[len + 3] = '\0';
+	*outlen = len + 3;
+	return b;
+}
+
+/* js-yaml drops a leading byte-order mark (Windows editors write one): the
+ * same job, the same positions, the same masking. */
+static void bom_is_dropped(void **state)
+{
+	(void)state;
+	static const char *files[] = { "spec/valid/tensorflow-cifar10.yaml", "spec/render/secret-auth.yaml" };
+	for (size_t f = 0; f < 2; f++) {
+		char path[1024];
+		size_t len, blen;
+		snprintf(path, sizeof(path), "%s/%s", data_dir(), files[f]);
+		char *text = slurp(path, &len);
+		assert_non_null(text);
+		char *bom = with_bom(text, len, &blen);
+		struct spec_job *plain = spec_job_new(), *job = spec_job_new();
+		assert_int_equal(spec_job_load(plain, text, len, NULL), 0);
+		int rc = spec_job_load(job, bom, blen, NULL);
+		if (rc)
+			fail_msg("%s with a BOM: %s", files[f], job->ndiags ? job->diags[0].msg : "");
+		json_t *a = spec_job_to_json(plain), *b = spec_job_to_json(job);
+		assert_true(json_equal(a, b));
+		json_decref(a);
+		json_decref(b);
+		/* the stored config is the file without its BOM, secrets masked */
+		assert_string_equal(spec_job_masked_config(job), spec_job_masked_config(plain));
+		free(bom);
+		free(text);
+		spec_job_free(plain);
+		spec_job_free(job);
+	}
+
+	/* errors keep js-yaml's line:column, line 1 included */
+	static const char *bad[] = {
+		"{protocolVersion: 2, name: \"bad name\", type: job, taskRoles: {}}\n",
+		"protocolVersion: 2\nname: \"bad name\"\ntype: job\ntaskRoles: {}\n",
+		"name: [a, b\n",
+	};
+	for (size_t i = 0; i < 3; i++) {
+		size_t blen;
+		char *bom = with_bom(bad[i], strlen(bad[i]), &blen);
+		struct spec_job *plain = spec_job_new(), *job = spec_job_new();
+		assert_int_equal(load_text(plain, bad[i], NULL), GERR_PROTOCOL);
+		assert_int_equal(spec_job_load(job, bom, blen, NULL), GERR_PROTOCOL);
+		struct buf x = BUF_INIT, y = BUF_INIT;
+		format_diags(plain, &x);
+		format_diags(job, &y);
+		assert_string_equal(buf_str(&x), buf_str(&y));
+		buf_fini(&x);
+		buf_fini(&y);
+		free(bom);
+		spec_job_free(plain);
+		spec_job_free(job);
+	}
+
+	/* one BOM is dropped, as js-yaml does; a second is the file's problem,
+	 * never a crash; a BOM alone is an empty file */
+	struct spec_job *job = spec_job_new();
+	const char two[] = "\xEF\xBB\xBF\xEF\xBB\xBFprotocolVersion: 2\n";
+	int rc = spec_job_load(job, two, sizeof(two) - 1, NULL);
+	assert_true(rc == GERR_PROTOCOL);
+	assert_int_equal(spec_job_load(job, "\xEF\xBB\xBF", 3, NULL), GERR_PROTOCOL);
+	spec_job_free(job);
+}
+
 static void limits(void **state)
 {
 	(void)state;
@@ -741,6 +816,7 @@ int main(void)
 		cmocka_unit_test(limits),
 		cmocka_unit_test(garbage_never_crashes),
 		cmocka_unit_test(job_reuse),
+		cmocka_unit_test(bom_is_dropped),
 		cmocka_unit_test(convert_name),
 		cmocka_unit_test(hived_checks_with_cluster),
 	};

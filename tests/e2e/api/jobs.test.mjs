@@ -316,3 +316,12 @@ test('task roles whose converted names collide are refused: 400 naming both', as
   r = await s.req('GET', '/api/v2/jobs/alice~collide', { token: alice });
   assert.equal(r.status, 404);
 });
+
+test('a job file starting with a byte-order mark is read as js-yaml reads it', async () => {
+  let r = await s.submit(alice, '\uFEFF' + roleJob('bom', { main: { gpu: 0, commands: ['true'] } }));
+  assert.equal(r.status, 201, r.text);
+  // and its errors keep their positions
+  r = await s.submit(alice, '\uFEFFprotocolVersion: 2\nname: "bad name"\ntype: job\ntaskRoles: {}\n');
+  assert.equal(r.status, 400);
+  assert.deepEqual(r.body.errors.map((e) => [e.line, e.column]), [[2, 7], [4, 12]]);
+});
