@@ -40,6 +40,38 @@ test('login errors are OpenPAI\'s', async () => {
   assert.equal(r.body.code, 'InvalidParametersError');
 });
 
+test('login expiration: an integer from 60 to 604800 seconds, as OpenPAI checks it, and the token lives that long', async () => {
+  const login = (expiration, form = false) => s.req('POST', '/api/v2/authn/basic/login', form
+    ? { body: `username=admin&password=${ADMIN_PASSWORD}&expiration=${encodeURIComponent(expiration)}`, raw: true,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+    : { body: { username: 'admin', password: ADMIN_PASSWORD, expiration } });
+  const bad = [
+    [-5, 'must be larger than or equal to 60'], [1, 'must be larger than or equal to 60'],
+    [59, 'must be larger than or equal to 60'], [604801, 'must be less than or equal to 604800'],
+    [99999999999, 'must be less than or equal to 604800'], [120.5, 'must be an integer'],
+    ['soon', 'must be a number'], [null, 'must be a number'], [true, 'must be a number'], [[60], 'must be a number'],
+  ];
+  for (const [v, msg] of bad) {
+    const r = await login(v);
+    assert.equal(r.status, 400, `${JSON.stringify(v)}: ${r.text}`);
+    assert.deepEqual(r.body, { code: 'InvalidParametersError', message: `"expiration" ${msg}` });
+  }
+  for (const [v, msg] of [['-5', 'must be larger than or equal to 60'], ['1e9', 'must be less than or equal to 604800'],
+    ['60s', 'must be a number'], ['', 'must be a number']]) {
+    const r = await login(v, true);
+    assert.equal(r.status, 400, `form ${v}: ${r.text}`);
+    assert.equal(r.body.message, `"expiration" ${msg}`);
+  }
+  // a valid one sets the token's lifetime; none keeps the default 7 days
+  for (const [v, ttl, form] of [[60, 60, false], [604800, 604800, false], ['4000', 4000, true], [3600.0, 3600, false],
+    [undefined, 604800, false]]) {
+    const r = await login(v, form);
+    assert.equal(r.status, 200, `${v}: ${r.text}`);
+    const c = await s.req('GET', '/api/v2/tokens/check', { token: r.body.token });
+    assert.equal(c.body.exp - c.body.iat, ttl, String(v));
+  }
+});
+
 test('missing and bad tokens are 401', async () => {
   let r = await s.req('GET', '/api/v2/jobs');
   assert.equal(r.status, 401);
