@@ -13,6 +13,23 @@
  * needs the control loop suspends the connection; the loop fills in the
  * response and resumes it, and MHD calls the handler once more, where we
  * queue what the loop left.
+ *
+ * The request is allocated earlier still, when MHD has read the request
+ * line (MHD_OPTION_URI_LOG_CALLBACK): that is the one place the request
+ * target is seen as sent, before MHD splits off the query and unescapes
+ * both. Two checks need it and run before routing:
+ *   - a NUL anywhere in the path or query is 400: encoded (%00), MHD
+ *     decodes it into the C strings handlers get, which then end early
+ *     (GET /api/v2/jobs/alice~a%00x would read as alice~a); sent raw, MHD
+ *     (0.9.75) keeps the line and hands us strings cut at it. A raw one is
+ *     seen by where the HTTP version starts: MHD ends the target with the
+ *     NUL it writes over the space before the version, so the version
+ *     begins just past the target's end, unless the target held a NUL;
+ *   - a target longer than MAX_TARGET is 414, with OpenPAI's JSON body.
+ * A request line and headers that do not fit MHD's per-connection memory
+ * (its default, 32 KiB) never get here: MHD itself answers 414 (a long
+ * request line) or 431 (long headers) with its own short HTML page, and
+ * offers no hook to replace it (docs/user/api.md says so).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +46,8 @@
 #include "api/internal.h"
 #include "base/log.h"
 #include "server/server.h"
+
+#define MAX_TARGET (16u << 10)   /* the longest request target (path and query): 414 past it */
 
 struct api {
 	struct MHD_Daemon *daemon;
@@ -56,6 +75,17 @@ static int64_t wall_ms(void)
 	gettimeofday(&tv, NULL);
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
+
+/* The request as the glue holds it: what only this file needs, beside it. */
+struct http_request {
+	struct api_request r;         /* first: handlers get &h->r */
+	size_t target_len;            /* the request target as sent (escaped, query included) */
+	const char *target_end;       /* where it ended (compared, never read) */
+	bool encoded_nul;             /* ... has a %00 */
+	bool raw_nul;                 /* ... has a NUL byte (seen by on_request) */
+	bool begun;                   /* the access handler has set r up */
+	char log_path[160];           /* for a request MHD refused before the handler */
+};
 
 struct store *api_store(struct api_request *r) { return r->api->store; }
 struct server *api_server(struct api_request *r) { return r->api->server; }
@@ -466,23 +496,61 @@ static enum MHD_Result queue(struct api_request *r)
 	return ret;
 }
 
+/* MHD has read a request line: allocate the request (MHD hands it to
+ * on_request as *con_cls, and to on_completed whatever happens next, even
+ * when it refuses the headers) and look at the target while it is as sent. */
+static void *on_target(void *cls, const char *target, struct MHD_Connection *conn)
+{
+	struct http_request *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->r.api = cls;
+	h->r.conn = conn;
+	h->r.start_us = mono_us();
+	h->r.now_ms = wall_ms();
+	h->target_len = strlen(target);
+	h->target_end = target + h->target_len;
+	h->encoded_nul = strstr(target, "%00") != NULL;
+	/* the path only: the access log never prints the query (log-link tokens) */
+	snprintf(h->log_path, sizeof(h->log_path), "%.*s", (int)strcspn(target, "?"), target);
+	arena_init(&h->r.arena, 4096);
+	return h;
+}
+
+/* Refuse a request target the API must not route; true when answered. */
+static bool refuse_target(struct http_request *h)
+{
+	struct api_request *r = &h->r;
+	if (h->target_len > MAX_TARGET) {
+		api_fail(r, 414, "RequestUriTooLongError", "The request URI is %zu bytes long, over the limit of %u.",
+		         h->target_len, MAX_TARGET);
+		return true;
+	}
+	if (h->encoded_nul || h->raw_nul) {
+		api_fail(r, 400, "InvalidParametersError", "The request URI has a NUL character (%s).",
+		         h->encoded_nul ? "%00" : "a raw byte 0");
+		return true;
+	}
+	return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
 	struct api *api = cls;
-	struct api_request *r = *con_cls;
-	(void)version;
+	struct http_request *h = *con_cls;
 
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return MHD_NO;
-		r->api = api;
-		r->conn = conn;
-		r->start_us = mono_us();
-		r->now_ms = wall_ms();
-		arena_init(&r->arena, 4096);
+	if (!h)
+		return MHD_NO;   /* on_target was out of memory */
+	struct api_request *r = &h->r;
+	if (!h->begun) {
+		h->begun = true;
+		atomic_fetch_add(&api->inflight, 1);   /* a request from here on, for api_stop */
+		/* the version past the target's end: a NUL cut the target short
+		 * (a version anywhere else is some other layout: no conclusion) */
+		uintptr_t gap = (uintptr_t)version - (uintptr_t)h->target_end;
+		h->raw_nul = *version && gap > 1 && gap <= MAX_TARGET;
 		r->method = arena_strdup(&r->arena, method);
 		r->url = arena_strdup(&r->arena, url);
 		r->content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
@@ -490,8 +558,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY)
 			r->too_large = true;
-		atomic_fetch_add(&api->inflight, 1);
-		*con_cls = r;
+		if (!r->method || !r->url)
+			return MHD_NO;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -510,7 +578,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->body_len = r->upload.len;
 		if (r->upload.oom)
 			r->too_large = true;
-		dispatch(r);
+		if (!refuse_target(h))
+			dispatch(r);
 		if (r->suspended) {
 			/* give the store connection back while the loop works */
 			store_conn_put(api->store, r->db);
@@ -537,14 +606,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	struct api *api = cls;
-	struct api_request *r = *con_cls;
+	struct http_request *h = *con_cls;
 	(void)conn;
 	(void)toe;
-	if (!r)
+	if (!h)
 		return;
+	struct api_request *r = &h->r;
 	if (!api->quiet) {
 		int64_t us = mono_us() - r->start_us;
-		log_info("%s %s %d %.1fms %s", r->method, r->url, r->status, (double)us / 1000.0, r->log_user);
+		if (h->begun)
+			log_info("%s %s %d %.1fms %s", r->method, r->url, r->status, (double)us / 1000.0, r->log_user);
+		else
+			log_info("- %s refused by libmicrohttpd (request head too large or malformed) %.1fms",
+			         h->log_path, (double)us / 1000.0);
 	}
 	if (r->db)
 		store_conn_put(api->store, r->db);
@@ -555,9 +629,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	buf_fini(&r->upload);
 	free(r->resp_body);
 	arena_fini(&r->arena);
-	free(r);
+	bool begun = h->begun;
+	free(h);
 	*con_cls = NULL;
-	atomic_fetch_sub(&api->inflight, 1);
+	if (begun)
+		atomic_fetch_sub(&api->inflight, 1);
 }
 
 /* ---- start / stop ---------------------------------------------------------------- */
@@ -615,7 +691,8 @@ struct api *api_start(const struct api_config *cfg, struct gerr *err)
 	api->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
 		on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-		threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_TIMEOUT,
+		threads, MHD_OPTION_URI_LOG_CALLBACK, on_target, api,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
 	/* not MHD_OPTION_LISTENING_ADDRESS_REUSE: on Linux it sets SO_REUSEPORT,
 	 * and a second server on the same port would start and share it; the

@@ -9,7 +9,9 @@
  * else with index.html, and the app routes from there; a reload or a shared
  * link to a deep page works. Paths that look like files (a dot in the last
  * segment, but not .html, or under /assets/) answer 404 instead, so a stale
- * page never gets HTML for a script.
+ * page never gets HTML for a script. Every 404 is the router's, OpenPAI's
+ * JSON NoApiError: a client that got a path slightly wrong (//api/v2/jobs)
+ * still reads a JSON error.
  *
  * Vite names assets by content hash (assets/index-3f2a1b.js): they are
  * cached for a year; everything else (index.html) is revalidated each time.
@@ -215,10 +217,8 @@ bool api_static_get(struct api_request *r, const char *dir)
 		         "(run `make` with Node.js installed, or start it with --web DIR).\n");
 		return true;
 	}
-	if (!safe_path(path)) {
-		api_text(r, 404, "text/plain; charset=utf-8", "Not found.\n");
-		return true;
-	}
+	if (!safe_path(path))
+		return false;
 	/* OpenPAI's page names (/job-detail.html...) are the app's too */
 	const char *last = strrchr(path, '/'), *dot = strrchr(last, '.');
 	bool filelike = (dot && strcmp(dot, ".html")) || !strncmp(path, "/assets/", 8);
@@ -231,10 +231,8 @@ bool api_static_get(struct api_request *r, const char *dir)
 		api_fail(r, 500, "UnknownError", "Cannot read the portal's file %s.", path);
 		return true;
 	}
-	if (rc == 0) {
-		api_text(r, 404, "text/plain; charset=utf-8", "Not found.\n");
-		return true;
-	}
+	if (rc == 0)
+		return false;
 	if (api_bytes(r, 200, content_type(path), body, len) < 0) {
 		api_fail(r, 500, "UnknownError", "Out of memory.");
 		return true;
