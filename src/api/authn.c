@@ -98,13 +98,11 @@ int api_post_login(struct api_request *r)
 		return 0;
 	}
 	/* OpenPAI validates expiration, then gives every token its server-wide
-	 * lifetime; we honour what was asked (the portal asks for 7 days, the
-	 * SDK for 4000 s), and keep 7 days when nothing is */
+	 * lifetime, and so do we: the SDK asks for 4000 s by default, and its
+	 * users' sessions must last as long as they do on OpenPAI */
 	int64_t ttl_ms = AUTH_BROWSER_TTL_MS, secs = 0;
 	json_t *exp = json_object_get(b, "expiration");
 	const char *bad = exp ? parse_expiration(exp, &secs) : NULL;
-	if (exp && !bad)
-		ttl_ms = secs * 1000;
 	json_decref(b);
 	/* in Joi's order: username, password, expiration */
 	if (!valid_username(username))
