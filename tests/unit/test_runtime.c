@@ -106,6 +106,33 @@ static void test_paths(void **state)
 	assert_null(rt_task_cwd(&a, "/d", "alice", "a/b", 0, "w", 0));
 	assert_null(rt_attempt_dir(&a, "/d", "alice", "j", 0, "", 0, 0));
 	assert_null(rt_attempt_dir(&a, "/d", "alice", "j", 0, "w", -1, 0));
+	/* user~job past 200 bytes: its first 160, "~", BLAKE2b-128 of the whole;
+	 * the same every time, different for another name, under 255 bytes */
+	char job[256], job2[256];
+	memset(job, 'n', 255);
+	job[255] = '\0';
+	memcpy(job2, job, sizeof(job));
+	job2[254] = 'm';
+	const char *d1 = rt_task_cwd(&a, "/d", "bob", job, 0, "w", 0);
+	const char *d2 = rt_task_cwd(&a, "/d", "bob", job, 0, "w", 0);
+	const char *d3 = rt_task_cwd(&a, "/d", "bob", job2, 0, "w", 0);
+	assert_non_null(d1);
+	assert_string_equal(d1, d2);
+	assert_string_not_equal(d1, d3);
+	const char *name = d1 + strlen("/d/jobs/");
+	size_t len = strcspn(name, "/");
+	assert_int_equal(len, 160 + 1 + 32);
+	assert_memory_equal(name, "bob~nnnn", 8);
+	assert_int_equal(name[160], '~');
+	assert_int_equal(strspn(name + 161, "0123456789abcdef"), 32);
+	const char *l1 = rt_attempt_dir(&a, "/d", "bob", job, 0, "w", 0, 0);
+	assert_memory_equal(l1 + strlen("/d/logs/"), name, len);   /* the logs use the same name */
+	/* 200 bytes exactly: kept whole */
+	memset(job, 'n', 196);
+	job[196] = '\0';
+	const char *whole = rt_task_cwd(&a, "/d", "bob", job, 1, "w", 2) + strlen("/d/jobs/bob~");
+	assert_memory_equal(whole, job, 196);
+	assert_string_equal(whole + 196, "/1/w-2");
 	arena_fini(&a);
 }
 
