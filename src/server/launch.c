@@ -51,6 +51,12 @@ int ensure_run_state(struct loop *l, struct job *j, struct gerr *err)
 			return gerr_set(err, GERR_NOMEM, "out of memory");
 		}
 		rc = spec_job_load(s, text, strlen(text), &opts);
+		if (rc) {
+			/* admitted under an older cluster file that no longer admits
+			 * it (recovery stops such a job): its run state still loads */
+			struct spec_opts bare = { j->user, NULL };
+			rc = spec_job_load(s, text, strlen(text), &bare);
+		}
 		arena_fini(&a);
 		if (rc) {
 			gerr_set(err, GERR_INVALID, "job %s: its file no longer loads: %s", j->key,

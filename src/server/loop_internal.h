@@ -75,6 +75,7 @@ struct job {
 	int64_t wake_at;              /* a ctl timer is due then, 0 none */
 	bool retry;                   /* try to place in this iteration */
 	bool done;                    /* Completed: unlink after this iteration */
+	bool kill_now;                /* its kills skip the grace period (cells already given up) */
 	struct job *prev, *next;      /* all jobs, submission order */
 	/* the fixed parts (names, gangs, roles, tasks) follow in the same block */
 };

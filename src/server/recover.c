@@ -52,7 +52,7 @@ static bool task_live(enum ctl_state s)
 
 /* Restore a group's cells from its placement row: only its live pods keep them. */
 static int restore_group(struct loop *l, struct job *j, struct grp *g, const struct store_placement *p,
-                         struct arena *a, struct gerr *err)
+                         struct arena *a, char *lost, size_t lostlen, struct gerr *err)
 {
 	struct gerr e;
 	struct sched_bind_info *b = bind_from_json(a, p->bind);
@@ -71,9 +71,11 @@ static int restore_group(struct loop *l, struct job *j, struct grp *g, const str
 		named = (names[k] = arena_strdup(a, json_string_value(json_array_get(pn, k)) ?: "")) != NULL;
 	json_decref(o);
 	if (!live || !b || !named || sched_group_commit(l->sched, &req, b, names, p->placed_ms, &e) != 0) {
+		/* its tasks hold cells the scheduler would now give to others: the
+		 * caller stops the job (snprintf: e.msg is always a string) */
 		if (live)
-			log_warn("recover: the placement of %s is not valid any more (%s); its tasks keep running "
-			         "without cells", req.group, b && named ? e.msg : "unreadable");
+			snprintf(lost, lostlen, "the cells of %s are not valid any more (%s)", req.group,
+			         b && named ? e.msg : "its placement is unreadable");
 		return store_placement_delete(l->db, j->id, req.group, err);
 	}
 	count_job(l, j, -1);   /* linked (and counted) while it looked unplaced */
@@ -152,18 +154,50 @@ static int adopt_tasks(struct loop *l, struct job *j, int64_t now, struct arena 
 	return 0;
 }
 
+/*
+ * The cluster file changed under a job it admitted (a smaller virtual
+ * cluster, a SKU gone), or the cells its tasks hold are no longer valid: the
+ * scheduler does not count them, so the tasks must not keep running on cells
+ * another job may get. HiveD would keep such a job as an opportunistic one;
+ * we stop it, and say why.
+ */
+static int stop_stale(struct loop *l, struct job *j, const char *why, int64_t now, struct gerr *err)
+{
+	char msg[900];
+	snprintf(msg, sizeof(msg), "The cluster file changed and no longer admits this job: %s. It is stopped "
+	         "(its tasks are killed at once: their cells may go to other jobs).", why);
+	log_warn("recover: job %s: %s", j->key, msg);
+	j->kill_now = true;   /* the scheduler no longer counts its cells: no grace period */
+	int rc = event(l, j, now, "Warning", "ClusterChanged", msg, err);
+	if (!rc && ctl_stop(&j->ctl, msg, now, &l->acts) == 0)
+		rc = run_apply(l, j, now, err);
+	return rc;
+}
+
 static int recover_job(struct loop *l, const struct store_job *row, struct spec_job *sj, int64_t now,
                        struct arena *a, struct gerr *err)
 {
-	const char *text;
-	struct gerr e;
+	const char *text = NULL;
+	struct gerr e = { 0 };
 	struct spec_opts opts = { row->username, &l->cluster->spec };
 	struct job *j = NULL;
-	if (store_job_spec(l->db, row->id, a, &text, &e) == 0 && spec_job_load(sj, text, strlen(text), &opts) == 0)
-		j = job_from_spec(l, sj, row->username, row->id, &e);
+	char stale[700] = "";   /* why the cluster (its file changed) no longer admits the job */
+	if (store_job_spec(l->db, row->id, a, &text, &e) == 0) {
+		if (spec_job_load(sj, text, strlen(text), &opts) == 0) {
+			j = job_from_spec(l, sj, row->username, row->id, &e);
+		} else {
+			/* it was admitted under the old file and may be running: take it
+			 * up without the cluster's checks, so that its tasks are stopped
+			 * rather than left running on cells given to others */
+			snprintf(stale, sizeof(stale), "%s", sj->ndiags ? sj->diags[0].msg : "it is not valid");
+			struct spec_opts bare = { row->username, NULL };
+			if (spec_job_load(sj, text, strlen(text), &bare) == 0)
+				j = job_from_spec(l, sj, row->username, row->id, &e);
+		}
+	}
 	if (!j) {
 		log_warn("recover: job %s~%s can no longer run: %s", row->username, row->name,
-		         sj->ndiags ? sj->diags[0].msg : e.msg);
+		         stale[0] ? stale : sj->ndiags ? sj->diags[0].msg : e.msg);
 		return 0;
 	}
 	job_link(l, j);
@@ -179,7 +213,8 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 			return rc;
 		j->ctl.rng = (uint64_t)j->id * 0x9E3779B97F4A7C15ull ^ (uint64_t)now;
 		ctl_start(&j->ctl, now, &l->acts);
-		return run_apply(l, j, now, err);
+		rc = run_apply(l, j, now, err);
+		return rc || !stale[0] ? rc : stop_stale(l, j, stale, now, err);
 	}
 	struct store_task *ts;
 	size_t nt = 0;
@@ -204,13 +239,18 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 			for (size_t k = 0; k < j->rt[t].nports; k++)
 				rt_ports_hold(l->ports, j->rt[t].uid, j->rt[t].ports[k].ports, j->rt[t].ports[k].n);
 		}
-	for (size_t p = 0; p < np; p++)
+	/* a job the new file refuses gets no cells back; one whose cells are
+	 * refused (restore_group) keeps those that were restored until it stops */
+	bool refused = stale[0] != 0;
+	if (refused && np && (rc = store_placement_delete(l->db, j->id, NULL, err)))
+		return rc;
+	for (size_t p = 0; p < np && !refused; p++)
 		for (size_t g = 0; g < j->ngrps; g++)
 			if (!strcmp(grp_name(l, j, &j->grps[g]) ?: "", ps[p].group) &&
-			    (rc = restore_group(l, j, &j->grps[g], &ps[p], a, err)))
+			    (rc = restore_group(l, j, &j->grps[g], &ps[p], a, stale, sizeof(stale), err)))
 				return rc;
-	/* gangs whose tasks wait for cells */
-	if (j->ctl.state < CTL_DELETION_PENDING)
+	/* gangs whose tasks wait for cells (a stale job waits for nothing) */
+	if (j->ctl.state < CTL_DELETION_PENDING && !stale[0])
 		for (uint32_t t = 0; t < j->ctl.ntasks; t++)
 			if (j->ctl.tasks[t].state == CTL_CREATION_PENDING && j->ctl.tasks[t].retry_at_ms <= now &&
 			    !grp_of(j, t)->placed) {
@@ -222,7 +262,9 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 	if (j->done)
 		return 0;
 	ctl_resync(&j->ctl, now, &l->acts);
-	return run_apply(l, j, now, err);
+	if ((rc = run_apply(l, j, now, err)))
+		return rc;
+	return stale[0] && !j->done ? stop_stale(l, j, stale, now, err) : 0;
 }
 
 int recover(struct loop *l, struct gerr *err)

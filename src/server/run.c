@@ -96,7 +96,7 @@ void post_add(struct loop *l, int type, const struct job *j, uint32_t task, int6
 	p->attempt = attempt;
 	if (j->rt)
 		snprintf(p->uid, sizeof(p->uid), "%s", j->rt[task].uid);
-	p->grace_s = l->grace_s;
+	p->grace_s = j->kill_now ? 0 : l->grace_s;
 }
 
 static struct cmd *internal(enum cmd_type type, int64_t job_id, uint32_t task, int64_t attempt)

@@ -118,3 +118,46 @@ test('one server per data directory and per port: a second one refuses to start,
   await s.start();
   assert.equal((await s.req('GET', '/api/v2/jobs', { token: admin })).status, 200);
 });
+
+test('a cluster file that no longer admits a running job: the job is stopped, its cells go to others', async () => {
+  const cluster = (def, research) => `skuTypes:
+  V100: {gpu: 1, cpu: 4, memory: 32768}
+physicalCluster:
+  cellTypes:
+    V100-NODE: {childCellType: V100, childCellNumber: 8, isNodeLevel: true}
+    V100-RACK: {childCellType: V100-NODE, childCellNumber: 3}
+  physicalCells:
+    - cellType: V100-RACK
+      cellChildren: [{cellAddress: node1}, {cellAddress: node2}, {cellAddress: node3}]
+virtualClusters:
+  default:
+    virtualCells: [{cellType: V100-RACK.V100-NODE, cellNumber: ${def}}]
+  research:
+    virtualCells: [{cellType: V100-RACK.V100-NODE, cellNumber: ${research}}]
+nodes:
+  - {name: node1, address: 127.0.0.1, simulatedGpus: true}
+  - {name: node2, address: 127.0.0.1, simulatedGpus: true}
+  - {name: node3, address: 127.0.0.1, simulatedGpus: true}
+`;
+  const s = new Server({ config: cluster(1, 2), env: { GANTRY_STOP_GRACE: '1' } });
+  servers.push(s);
+  await s.start();
+  const admin = await s.login();
+  const alice = await s.user(admin, 'alice', { vcs: ['research'] });
+  assert.equal((await s.submit(alice, gpuJob('big', { gpu: 8, instances: 2, vc: 'research', cmd: 'sleep 600' }))).status, 201);
+  await s.waitState(alice, 'alice~big', 'RUNNING');
+  await s.stop();
+  s.config = cluster(2, 1);   // research shrinks to one node under its 2-node job
+  await s.start();
+  const d = await s.waitState(alice, 'alice~big', 'STOPPED');
+  const ev = (await s.req('GET', '/api/v2/jobs/alice~big/events', { token: alice })).body.data;
+  assert.ok(ev.some((e) => e.reason === 'ClusterChanged' && /no longer admits this job: .*research/.test(e.message)),
+    JSON.stringify(ev.map((e) => e.message)));
+  assert.match(d.jobStatus.appExitDiagnostics ?? JSON.stringify(d.jobStatus), /cluster file changed/);
+  // its cells are free for others: default now has two nodes, and a 2x8 job runs there
+  assert.equal((await s.submit(admin, gpuJob('after', { gpu: 8, instances: 2, vc: 'default', cmd: 'sleep 2' }))).status, 201);
+  await s.waitState(admin, 'admin~after', 'RUNNING');
+  const vc = (await s.req('GET', '/api/v2/virtual-clusters/research', { token: alice })).body;
+  assert.equal(vc.usedLeafCells, 0);
+  assert.deepEqual([vc.placedJobs, vc.waitingJobs], [0, 0]);
+});
