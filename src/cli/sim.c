@@ -924,29 +924,43 @@ static int column_of(const char *h)
 
 static int load_trace(struct sim *m, const char *path, char *text, char *err, size_t errlen)
 {
+	static const int required[] = { C_SUBMIT, C_DURATION, C_VC, C_PRIORITY, C_INSTANCES, C_GPU };
+	static const char *const rnames[] = { "submit", "duration", "vc", "priority", "instances", "gpu" };
 	int col[C_COUNT];
 	for (int c = 0; c < C_COUNT; c++)
 		col[c] = -1;
 	size_t cap = 0, line = 0;
 	bool header = false;
 	int ncols = 0;
-	for (char *save = NULL, *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+	/* lines and fields split by hand: strtok_r would merge blank lines (and
+	 * miscount lines) and empty fields (shifting every column after one) */
+	for (char *ln = text, *eol; ln; ln = eol) {
+		eol = strchr(ln, '\n');
+		if (eol)
+			*eol++ = '\0';
 		line++;
 		char *t = trim(ln);
 		if (!*t || *t == '#')
 			continue;
-		char *fields[32];
+		enum { MAX_FIELDS = 32 };
+		char *fields[MAX_FIELDS];
 		int nf = 0;
-		for (char *fs = NULL, *f = strtok_r(t, ",", &fs); f && nf < 32; f = strtok_r(NULL, ",", &fs))
+		for (char *f = t, *comma; f; f = comma) {
+			comma = strchr(f, ',');
+			if (comma)
+				*comma++ = '\0';
+			if (nf == MAX_FIELDS) {
+				snprintf(err, errlen, "%s:%zu: more than %d fields", path, line, MAX_FIELDS);
+				return -1;
+			}
 			fields[nf++] = trim(f);
+		}
 		if (!header) {
 			for (int i = 0; i < nf; i++) {
 				int c = column_of(fields[i]);
 				if (c >= 0)
 					col[c] = i;
 			}
-			static const int required[] = { C_SUBMIT, C_DURATION, C_VC, C_PRIORITY, C_INSTANCES, C_GPU };
-			static const char *const rnames[] = { "submit", "duration", "vc", "priority", "instances", "gpu" };
 			for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
 				if (col[required[k]] < 0) {
 					snprintf(err, errlen, "%s:%zu: the header has no '%s' column (it needs submit, duration, "
@@ -957,10 +971,16 @@ static int load_trace(struct sim *m, const char *path, char *text, char *err, si
 			ncols = nf;
 			continue;
 		}
-		if (nf < ncols) {
+		if (nf != ncols) {
 			snprintf(err, errlen, "%s:%zu: %d fields, the header has %d", path, line, nf, ncols);
 			return -1;
 		}
+		for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+			if (!*fields[col[required[k]]]) {
+				snprintf(err, errlen, "%s:%zu: the '%s' field is empty (only name, cpu, memory, sku, pinned "
+				                      "and lazy may be)", path, line, rnames[k]);
+				return -1;
+			}
 		if (m->njobs == cap) {
 			cap = cap ? cap * 2 : 256;
 			struct sjob *v = realloc(m->jobs, cap * sizeof(*v));

@@ -99,6 +99,44 @@ printf 'submit,duration,vc,priority,instances,gpu\n0,10,research,100,1,eight\n' 
 run "$G" sim run --config "$E/sched-gpu-cluster.yaml" --trace "$T/bad2.csv"
 expect_rc 1 "a bad number in the trace is refused"
 expect_out "bad2.csv:2:" "names the line"
+# empty optional fields keep their columns (sku after an empty pinned), and
+# line numbers count blank lines
+cat >"$T/mixed.yaml" <<'EOF'
+skuTypes:
+  V100: {gpu: 1, cpu: 4, memory: 8192}
+  K80: {gpu: 1, cpu: 2, memory: 4096}
+physicalCluster:
+  cellTypes:
+    V100-NODE: {childCellType: V100, childCellNumber: 8, isNodeLevel: true}
+    K80-NODE: {childCellType: K80, childCellNumber: 4, isNodeLevel: true}
+  physicalCells:
+  - {cellType: V100-NODE, cellAddress: v1}
+  - {cellType: K80-NODE, cellAddress: k1}
+  - {cellType: K80-NODE, cellAddress: k2, pinnedCellId: k80-pin}
+virtualClusters:
+  product: {virtualCells: [{cellType: V100-NODE, cellNumber: 1}, {cellType: K80-NODE, cellNumber: 1}]}
+  students: {pinnedCells: [{pinnedCellId: k80-pin}]}
+EOF
+printf 'name,submit,duration,vc,priority,instances,gpu,pinned,sku\nA,0,10,product,100,1,4,,K80\n\nB,5,10,students,100,1,4,k80-pin,\n' >"$T/empty.csv"
+run "$G" sim run --config "$T/mixed.yaml" --trace "$T/empty.csv" --json
+expect_rc 0 "empty optional fields (pinned, sku) are allowed"
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v={x["name"]: x for x in d["vcs"]}; assert v["product"]["started"] == 1 and v["students"]["started"] == 1, v' "$T/stdout" 2>"$T/out"; then
+	ok "both jobs start: A on its K80 cells, B on its pinned cell"
+else
+	no "both jobs start: A on its K80 cells, B on its pinned cell"
+fi
+printf 'name,submit,duration,vc,priority,instances,gpu,pinned,sku\nA,0,10,product,100,1,4,,K80\n\n\nB,x,10,product,100,1,4,,\n' >"$T/blank.csv"
+run "$G" sim run --config "$T/mixed.yaml" --trace "$T/blank.csv"
+expect_rc 1 "a bad number after blank lines is refused"
+expect_out "blank.csv:5: 'x' is not a valid" "the line number counts the blank lines"
+printf 'submit,duration,vc,priority,instances,gpu\n0,10,product,100,1\n' >"$T/short.csv"
+run "$G" sim run --config "$T/mixed.yaml" --trace "$T/short.csv"
+expect_rc 1 "a row with fewer fields than the header is refused"
+expect_out "short.csv:2: 5 fields, the header has 6" "says how many fields"
+printf 'submit,duration,vc,priority,instances,gpu\n0,,product,100,1,4\n' >"$T/nodur.csv"
+run "$G" sim run --config "$T/mixed.yaml" --trace "$T/nodur.csv"
+expect_rc 1 "an empty required field is refused"
+expect_out "nodur.csv:2: the 'duration' field is empty" "names the empty field"
 run "$G" sim run --help
 expect_rc 0 "run --help"
 run "$G" sim
