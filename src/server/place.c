@@ -231,15 +231,22 @@ int release_task(struct loop *l, struct job *j, uint32_t t, int64_t now, struct 
 	return 0;
 }
 
-/* Evict the victims the scheduler named for j (whole gangs). */
+/* Evict the victims the scheduler named for j (whole gangs). The scheduler
+ * names every victim pod, so a job of several pods comes up several times:
+ * its Preempted event is written once, and the Preempting event counts jobs. */
 static int evict(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 {
-	char why[512];
-	snprintf(why, sizeof(why), "Preempted by %s (priority %d) in virtual cluster %s.", j->key, j->priority, j->vc);
+	/* the diagnostics of the victim's attempt; the attempt's event adds its own period */
+	char diag[512], why[520];
+	snprintf(diag, sizeof(diag), "Preempted by %s (priority %d) in virtual cluster %s", j->key, j->priority,
+	         j->vc);
+	snprintf(why, sizeof(why), "%s.", diag);
 	struct ctl_completion c = { .code = CTL_CODE_EXTERNAL_DELETED, .phrase = "PodExternalDeleted", .failed = true,
-	                            .attrs = CTL_TRANSIENT, .diag = why };
-	size_t ntasks = 0;
-	const char *last_job = NULL;
+	                            .attrs = CTL_TRANSIENT, .diag = diag };
+	const struct job **hit = arena_alloc(&l->scratch, (l->res.nvictims ? l->res.nvictims : 1) * sizeof(*hit));
+	if (!hit)
+		return gerr_set(err, GERR_NOMEM, "out of memory");
+	size_t njobs = 0;
 	for (size_t v = 0; v < l->res.nvictims; v++) {
 		const struct sched_victim *vic = &l->res.victims[v];
 		struct job *vj = job_by_group(l, vic->group);
@@ -267,18 +274,26 @@ static int evict(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 		}
 		if (!fresh)
 			continue;
-		ntasks++;
-		last_job = vj->key;
-		int rc = event(l, vj, now, "Warning", "Preempted", why, err);
+		bool seen = false;
+		for (size_t k = 0; k < njobs && !seen; k++)
+			seen = hit[k] == vj;
+		int rc = 0;
+		if (!seen) {
+			hit[njobs++] = vj;
+			rc = event(l, vj, now, "Warning", "Preempted", why, err);
+		}
 		if (!rc)
 			rc = run_apply(l, vj, now, err);
 		if (rc)
 			return rc;
 	}
-	if (ntasks) {
+	if (njobs) {
+		char others[64] = "";
+		if (njobs > 1)
+			snprintf(others, sizeof(others), " and %zu other job%s", njobs - 1, njobs > 2 ? "s" : "");
 		char msg[700];
 		snprintf(msg, sizeof(msg), "Preempting lower-priority work to make room (%s%s); placed once it has stopped.",
-		         last_job, ntasks > 1 ? " and others" : "");
+		         hit[0]->key, others);
 		return event(l, j, now, "Normal", "Preempting", msg, err);
 	}
 	return 0;
