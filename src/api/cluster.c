@@ -34,8 +34,8 @@ int api_get_vcs(struct api_request *r)
 		json_t *n;
 		json_array_foreach(json_object_get(snap, "nodes"), i, n) {
 			json_int_t total = json_integer_value(json_object_get(n, "leafCells"));
-			json_int_t used = json_integer_value(json_object_get(n, "usedLeafCells")) +
-			                  json_integer_value(json_object_get(n, "opportunisticLeafCells"));
+			/* usedLeafCells already holds the opportunistic ones */
+			json_int_t used = json_integer_value(json_object_get(n, "usedLeafCells"));
 			json_object_set_new(out, json_string_value(json_object_get(n, "name")),
 			                    json_pack("{s:I, s:I, s:I}", "gpuUsed", used, "gpuAvailable", total - used,
 			                              "gpuTotal", total));

@@ -327,6 +327,21 @@ size_t sched_vc_count(const struct sched *s);
 /* 0 or GERR_NOT_FOUND. Index or name (name wins when not NULL). */
 int sched_vc_get(const struct sched *s, size_t i, const char *name, struct sched_vc_info *out);
 
+/* A VC's share of one chain, so that figures can be given per SKU (each
+ * chain has one leaf type). Groups count where their cells are: an
+ * opportunistic group of the VC may use a chain the VC has no cells in. */
+struct sched_vc_chain_info {
+	const char *chain;
+	const char *leaf_type;
+	bool present;                 /* the VC has cells in the chain, pinned or not */
+	int64_t quota_leaves;         /* leaf cells of its cells there (pinned included) */
+	int64_t used_leaves;          /* of those, used by its guaranteed groups */
+	int64_t opportunistic_leaves; /* leaf cells of the chain its opportunistic groups use */
+};
+/* 0, or GERR_NOT_FOUND for an unknown VC or a chain index past
+ * sched_chain_count. */
+int sched_vc_chain_get(const struct sched *s, const char *vc, size_t chain, struct sched_vc_chain_info *out);
+
 struct sched_cell_info {
 	const char *address;          /* virtual address, e.g. "VC1/2" */
 	const char *type;
@@ -347,7 +362,9 @@ int sched_vc_cells(const struct sched *s, const char *vc, const char *chain, int
 struct sched_node_info {
 	const char *name;
 	bool healthy;
-	int32_t leaves, used, opportunistic;
+	int32_t leaves;
+	int32_t used;                 /* used leaves, opportunistic ones included */
+	int32_t opportunistic;        /* of those, used by opportunistic groups */
 };
 size_t sched_node_count(const struct sched *s);
 int sched_node_get(const struct sched *s, size_t i, const char *name, struct sched_node_info *out);

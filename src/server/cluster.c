@@ -15,6 +15,7 @@
  *       - name: node1          # a node-level cellAddress
  *         address: 10.0.0.1
  *         simulatedGpus: true  # the GPUs in the config are not on the machine
+ *         healthy: false       # a bad node: no new pods go there (default true)
  */
 #include <errno.h>
 #include <jansson.h>
@@ -78,16 +79,6 @@ static char *embedded_config(const struct host_info *h)
 	return s;
 }
 
-struct vc_chain_ctx {
-	size_t count;
-};
-
-static void count_cell(void *ctx, const struct sched_cell_info *c)
-{
-	(void)c;
-	((struct vc_chain_ctx *)ctx)->count++;
-}
-
 static int add_name(const char ***list, size_t *n, const char *s)
 {
 	for (size_t i = 0; i < *n; i++)
@@ -101,10 +92,32 @@ static int add_name(const char ***list, size_t *n, const char *s)
 	return 0;
 }
 
+/* The keys a nodes[] entry may have: anything else is a typo that would
+ * otherwise be ignored (a "healty: false" would leave a broken node in use). */
+static const char *const NODE_KEYS[] = { "name", "address", "simulatedGpus", "healthy", NULL };
+
+static int check_node_keys(const struct spec_value *it, size_t i, struct gerr *err)
+{
+	if (it->type != SPEC_OBJECT)
+		return gerr_set(err, GERR_CONFIG, "nodes[%zu]: should be a mapping (name, address, simulatedGpus, "
+		                "healthy)", i);
+	for (size_t m = 0; m < it->n; m++) {
+		const struct spec_member *mb = &it->members[m];
+		bool known = false;
+		for (size_t k = 0; NODE_KEYS[k] && !known; k++)
+			known = strlen(NODE_KEYS[k]) == mb->klen && !memcmp(NODE_KEYS[k], mb->key, mb->klen);
+		if (!known)
+			return gerr_set(err, GERR_CONFIG, "nodes[%zu].%.*s: unknown key (a node has name, address, "
+			                "simulatedGpus, healthy)", i, (int)mb->klen, mb->key);
+	}
+	return 0;
+}
+
 /* Node inventory from the config's "nodes" list (names checked against the
- * scheduler's nodes); nodes not listed are local, with real devices. */
-static int load_nodes(struct cluster *c, const struct sched *s, const struct spec_value *root,
-                      struct gerr *err)
+ * scheduler's nodes); nodes not listed are local, with real devices, and
+ * healthy. A node given healthy: false is marked bad in s (HiveD's bad node:
+ * nothing new is placed there; pods recovered onto it stay). */
+static int load_nodes(struct cluster *c, struct sched *s, const struct spec_value *root, struct gerr *err)
 {
 	size_t n = sched_node_count(s);
 	c->nodes = calloc(n ? n : 1, sizeof(*c->nodes));
@@ -127,7 +140,11 @@ static int load_nodes(struct cluster *c, const struct sched *s, const struct spe
 		return gerr_set(err, GERR_CONFIG, "nodes: should be a list");
 	for (size_t i = 0; i < list->n; i++) {
 		const struct spec_value *it = list->items[i];
+		int rc = check_node_keys(it, i, err);
+		if (rc)
+			return rc;
 		const struct spec_value *name = spec_value_get(it, "name");
+		const struct spec_value *healthy = spec_value_get(it, "healthy");
 		const struct spec_value *addr = spec_value_get(it, "address");
 		const struct spec_value *sim = spec_value_get(it, "simulatedGpus");
 		if (!name || name->type != SPEC_STRING)
@@ -149,6 +166,14 @@ static int load_nodes(struct cluster *c, const struct sched *s, const struct spe
 			if (sim->type != SPEC_BOOL)
 				return gerr_set(err, GERR_CONFIG, "nodes[%zu].simulatedGpus: should be true or false", i);
 			node->simulated = sim->b;
+		}
+		if (healthy) {
+			if (healthy->type != SPEC_BOOL)
+				return gerr_set(err, GERR_CONFIG, "nodes[%zu].healthy: should be true or false", i);
+			if ((rc = sched_node_set_health(s, node->name, healthy->b, err)))
+				return rc;
+			if (!healthy->b)
+				log_warn("node %s: unhealthy in the cluster file; no new task is placed there", node->name);
 		}
 	}
 	return 0;
@@ -230,17 +255,24 @@ int cluster_load(struct cluster *c, struct sched **out, const char *config_file,
 			rc = gerr_set(err, GERR_NOMEM, "out of memory");
 			goto out;
 		}
+		/* every chain it has cells in, pinned cells included */
 		for (size_t k = 0; k < sched_chain_count(s); k++) {
-			struct vc_chain_ctx ctx = { 0 };
-			if (sched_vc_cells(s, vi.name, sched_chain_name(s, k), 0, count_cell, &ctx) > 0 &&
-			    add_name(&c->vcs[i].skus, &c->vcs[i].nskus, sched_chain_leaf_type(s, k)) < 0) {
+			struct sched_vc_chain_info ci;
+			if (!sched_vc_chain_get(s, vi.name, k, &ci) && ci.present &&
+			    add_name(&c->vcs[i].skus, &c->vcs[i].nskus, ci.leaf_type) < 0) {
 				rc = gerr_set(err, GERR_NOMEM, "out of memory");
 				goto out;
 			}
 		}
 	}
-	if ((rc = load_nodes(c, s, doc->root, err)))
+	if ((rc = load_nodes(c, s, doc->root, err))) {
+		if (config_file && rc == GERR_CONFIG) {
+			char msg[GERR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+			gerr_set(err, GERR_CONFIG, "%s: %s", config_file, msg);
+		}
 		goto out;
+	}
 	c->spec.skus = c->skus;
 	c->spec.nskus = c->nskus;
 	c->spec.vc_lookup = vc_lookup;

@@ -64,12 +64,25 @@ static void answer_error(struct cmd *c, int status, const char *code, const char
 
 /* ---- the cluster snapshot ------------------------------------------------------ */
 
-static json_t *resources(int64_t leaves, const struct sched_sku *k)
+/* OpenPAI's resource figures (cpu, memory, gpu) of a VC: each chain's leaf
+ * cells at their own SKU, so a VC of V100 and K80 cells counts each right. */
+struct res {
+	double cpu, memory, gpu;
+};
+
+static void res_add(struct res *r, int64_t leaves, const struct sched_sku *k)
 {
-	double gpu = k ? k->gpu * (double)leaves : 0, cpu = k ? k->cpu * (double)leaves : 0;
-	double mem = k ? k->memory_mb * (double)leaves : 0;
-	return json_pack("{s:f, s:f, s:f, s:f, s:f}", "cpu", cpu, "memory", mem, "gpu", gpu, "vCores", cpu,
-	                 "GPUs", gpu);
+	if (!k)
+		return;
+	r->cpu += k->cpu * (double)leaves;
+	r->memory += k->memory_mb * (double)leaves;
+	r->gpu += k->gpu * (double)leaves;
+}
+
+static json_t *resources(const struct res *r)
+{
+	return json_pack("{s:f, s:f, s:f, s:f, s:f}", "cpu", r->cpu, "memory", r->memory, "gpu", r->gpu, "vCores",
+	                 r->cpu, "GPUs", r->gpu);
 }
 
 /* The figures the API serves without asking the loop: rebuilt after every
@@ -88,7 +101,15 @@ static json_t *snapshot(struct loop *l)
 		if (sched_vc_get(l->sched, i, NULL, &v))
 			continue;
 		const struct cluster_vc *cv = cluster_vc(l->cluster, v.name);
-		const struct sched_sku *k = cv && cv->nskus ? sched_sku_find(l->sched, cv->skus[0]) : NULL;
+		struct res used_res = { 0 }, quota_res = { 0 };
+		for (size_t c = 0; c < sched_chain_count(l->sched); c++) {
+			struct sched_vc_chain_info ci;
+			if (sched_vc_chain_get(l->sched, v.name, c, &ci))
+				continue;
+			const struct sched_sku *k = sched_sku_find(l->sched, ci.leaf_type);
+			res_add(&used_res, ci.used_leaves + ci.opportunistic_leaves, k);
+			res_add(&quota_res, ci.quota_leaves, k);
+		}
 		const struct vc_count *cnt = hmap_get(&l->vc_counts, v.name);
 		int64_t waiting = cnt ? cnt->waiting : 0, placed = cnt ? cnt->placed : 0;
 		double cap = total ? 100.0 * (double)v.quota_leaves / (double)total : 0;
@@ -99,8 +120,8 @@ static json_t *snapshot(struct loop *l)
 		json_object_set_new(vcs, v.name, json_pack(
 			"{s:f, s:f, s:f, s:b, s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 			"capacity", cap, "usedCapacity", used, "maxCapacity", cap, "dedicated", 0,
-			"resourcesUsed", resources(v.used_leaves + v.opportunistic_leaves, k),
-			"resourcesGuaranteed", resources(v.quota_leaves, k), "resourcesTotal", resources(v.quota_leaves, k),
+			"resourcesUsed", resources(&used_res), "resourcesGuaranteed", resources(&quota_res),
+			"resourcesTotal", resources(&quota_res),
 			"status", "running", "quotaLeafCells", (json_int_t)v.quota_leaves, "usedLeafCells",
 			(json_int_t)v.used_leaves, "opportunisticLeafCells", (json_int_t)v.opportunistic_leaves,
 			"doomedBadCells", (json_int_t)v.doomed_cells, "waitingJobs", (json_int_t)waiting, "placedJobs",
@@ -114,11 +135,12 @@ static json_t *snapshot(struct loop *l)
 		for (size_t k = 0; k < l->cluster->nnodes && !cn; k++)
 			if (!strcmp(l->cluster->nodes[k].name, n.name))
 				cn = &l->cluster->nodes[k];
+		/* n.used counts every used leaf, opportunistic ones included */
 		json_array_append_new(nodes, json_pack("{s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i}", "name", n.name,
 		                                       "address", cn ? cn->address : "", "healthy", n.healthy,
 		                                       "simulatedGpus", cn ? cn->simulated : 0, "leafCells", n.leaves,
 		                                       "usedLeafCells", n.used, "opportunisticLeafCells", n.opportunistic,
-		                                       "freeLeafCells", n.leaves - n.used - n.opportunistic));
+		                                       "freeLeafCells", n.leaves - n.used));
 	}
 	return json_pack("{s:o, s:o, s:o, s:I, s:I}", "vcs", vcs, "nodes", nodes, "skus", skus, "totalLeafCells",
 	                 (json_int_t)total, "usedLeafCells", (json_int_t)sched_used_leaves(l->sched));

@@ -7,6 +7,7 @@
  *   - every kind of bad config refused with its path;
  *   - OpenPAI's skuTypes and the leaf-cell formula, also through spec;
  *   - why a job waits, for each kind of wait;
+ *   - a VC's figures per chain (SKU), pinned cells included;
  *   - bad requests are user errors, never crashes.
  * The scenario replays are in test_sched_replay.c; buddy allocation,
  * binding and doomed cells in test_sched_buddy.c; preemption in
@@ -494,6 +495,99 @@ static void every_wait_names_its_constraint(void **state)
 	sched_free(s);
 }
 
+/* ---- a VC's figures per chain (per SKU) ----------------------------------------------- */
+
+static const char TWO_SKUS[] =
+	"skuTypes: {V100: {gpu: 1, cpu: 4, memory: 8192}, K80: {gpu: 1, cpu: 2, memory: 4096}}\n"
+	"physicalCluster:\n"
+	"  cellTypes:\n"
+	"    V100-NODE: {childCellType: V100, childCellNumber: 4, isNodeLevel: true}\n"
+	"    K80-NODE: {childCellType: K80, childCellNumber: 4, isNodeLevel: true}\n"
+	"  physicalCells:\n"
+	"  - {cellType: V100-NODE, cellAddress: v1}\n"
+	"  - {cellType: V100-NODE, cellAddress: v2}\n"
+	"  - {cellType: K80-NODE, cellAddress: k1}\n"
+	"  - {cellType: K80-NODE, cellAddress: k2, pinnedCellId: PIN}\n"
+	"virtualClusters:\n"
+	"  a: {virtualCells: [{cellType: V100-NODE, cellNumber: 1}], pinnedCells: [{pinnedCellId: PIN}]}\n"
+	"  b: {virtualCells: [{cellType: V100-NODE, cellNumber: 1}]}\n";
+
+static size_t chain_index(const struct sched *s, const char *name)
+{
+	for (size_t i = 0; i < sched_chain_count(s); i++)
+		if (!strcmp(sched_chain_name(s, i), name))
+			return i;
+	fail_msg("no chain %s", name);
+	return 0;
+}
+
+static void vc_figures_per_chain_count_pinned_cells_and_opportunistic_use(void **state)
+{
+	(void)state;
+	struct sched *s = build(TWO_SKUS);
+	struct sched_result r;
+	sched_result_init(&r);
+	size_t v100 = chain_index(s, "V100-NODE"), k80 = chain_index(s, "K80-NODE");
+	struct sched_vc_chain_info ci;
+
+	/* a's pinned K80 node is one of its chains: present, with its leaves */
+	assert_int_equal(sched_vc_chain_get(s, "a", k80, &ci), 0);
+	assert_string_equal(ci.chain, "K80-NODE");
+	assert_string_equal(ci.leaf_type, "K80");
+	assert_true(ci.present);
+	assert_int_equal(ci.quota_leaves, 4);
+	assert_int_equal(ci.used_leaves + ci.opportunistic_leaves, 0);
+	assert_int_equal(sched_vc_chain_get(s, "a", v100, &ci), 0);
+	assert_true(ci.present);
+	assert_int_equal(ci.quota_leaves, 4);
+	assert_int_equal(sched_vc_chain_get(s, "b", k80, &ci), 0);
+	assert_false(ci.present);
+	assert_int_equal(ci.quota_leaves, 0);
+
+	/* a: 3 V100 guaranteed and 2 K80 on its pinned cell; b: 4 K80 opportunistic */
+	assert_int_equal(ask(s, &r, "g", "a", 10, 3, 1, NULL, NULL), 0);
+	assert_int_equal(r.decision, SCHED_BIND);
+	assert_int_equal(ask(s, &r, "p", "a", 10, 2, 1, "PIN", NULL), 0);
+	assert_int_equal(r.decision, SCHED_BIND);
+	struct sched_member m = { 4, 1 };
+	struct sched_request req = { .group = "o", .vc = "b", .priority = -1, .leaf_type = "K80", .members = &m,
+	                             .nmembers = 1, .pod = "p0" };
+	struct gerr err = { 0 };
+	assert_int_equal(sched_schedule(s, &req, 1, &r, &err), 0);
+	assert_int_equal(r.decision, SCHED_BIND);
+	assert_string_equal(r.bind.node, "k1");
+	const char *names[] = { "p0" };
+	assert_int_equal(sched_group_commit(s, &req, &r.bind, names, 1, &err), 0);
+
+	assert_int_equal(sched_vc_chain_get(s, "a", v100, &ci), 0);
+	assert_int_equal(ci.used_leaves, 3);
+	assert_int_equal(ci.opportunistic_leaves, 0);
+	assert_int_equal(sched_vc_chain_get(s, "a", k80, &ci), 0);
+	assert_int_equal(ci.used_leaves, 2);
+	assert_int_equal(sched_vc_chain_get(s, "b", k80, &ci), 0);
+	assert_false(ci.present);
+	assert_int_equal(ci.used_leaves, 0);
+	assert_int_equal(ci.opportunistic_leaves, 4);
+	assert_int_equal(sched_vc_chain_get(s, "b", v100, &ci), 0);
+	assert_int_equal(ci.used_leaves + ci.opportunistic_leaves, 0);
+
+	/* the sums agree with sched_vc_get */
+	struct sched_vc_info vi;
+	assert_int_equal(sched_vc_get(s, 0, "a", &vi), 0);
+	assert_int_equal(vi.quota_leaves, 8);
+	assert_int_equal(vi.used_leaves, 5);
+	/* a node's used leaves include the opportunistic ones */
+	struct sched_node_info ni;
+	assert_int_equal(sched_node_get(s, 0, "k1", &ni), 0);
+	assert_int_equal(ni.used, 4);
+	assert_int_equal(ni.opportunistic, 4);
+
+	assert_int_equal(sched_vc_chain_get(s, "zz", 0, &ci), GERR_NOT_FOUND);
+	assert_int_equal(sched_vc_chain_get(s, "a", sched_chain_count(s), &ci), GERR_NOT_FOUND);
+	sched_result_fini(&r);
+	sched_free(s);
+}
+
 /* ---- bad requests ------------------------------------------------------------------ */
 
 static void bad_requests_are_user_errors(void **state)
@@ -600,6 +694,7 @@ int main(void)
 		cmocka_unit_test(spec_checks_jobs_against_the_cluster),
 		cmocka_unit_test(openpai_services_configuration_shape),
 		cmocka_unit_test(every_wait_names_its_constraint),
+		cmocka_unit_test(vc_figures_per_chain_count_pinned_cells_and_opportunistic_use),
 		cmocka_unit_test(bad_requests_are_user_errors),
 		cmocka_unit_test(garbage_configs_never_crash),
 	};
