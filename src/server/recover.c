@@ -164,8 +164,11 @@ static int adopt_tasks(struct loop *l, struct job *j, int64_t now, struct arena 
 static int stop_stale(struct loop *l, struct job *j, const char *why, int64_t now, struct gerr *err)
 {
 	char msg[900];
-	snprintf(msg, sizeof(msg), "The cluster file changed and no longer admits this job: %s. It is stopped "
-	         "(its tasks are killed at once: their cells may go to other jobs).", why);
+	int n = (int)strlen(why);
+	if (n > 0 && why[n - 1] == '.')   /* the reason may end its own sentence */
+		n--;
+	snprintf(msg, sizeof(msg), "The cluster file changed and no longer admits this job: %.*s. It is stopped "
+	         "(its tasks are killed at once: their cells may go to other jobs).", n, why);
 	log_warn("recover: job %s: %s", j->key, msg);
 	j->kill_now = true;   /* the scheduler no longer counts its cells: no grace period */
 	int rc = event(l, j, now, "Warning", "ClusterChanged", msg, err);

@@ -176,12 +176,15 @@ static int attempt_event(struct loop *l, struct job *j, int64_t now, struct gerr
 	char wait[160] = "";
 	if (c->state == CTL_ATTEMPT_COMPLETED && c->retry_at_ms > now)
 		backoff_note(wait, sizeof(wait), c->retry_at_ms - now, c->quick_failures);
+	/* the diagnostics may end a sentence of their own */
+	size_t dl = c->comp.diag ? strlen(c->comp.diag) : 0;
+	bool stop = dl && c->comp.diag[dl - 1] == '.';
 	if (!c->comp.failed)
 		snprintf(msg, sizeof(msg), "Attempt %lld succeeded.%s", (long long)c->attempt, trig);
 	else
-		snprintf(msg, sizeof(msg), "Attempt %lld ended with exit code %d (%s)%s%s.%s%s", (long long)c->attempt,
+		snprintf(msg, sizeof(msg), "Attempt %lld ended with exit code %d (%s)%s%s%s%s%s", (long long)c->attempt,
 		         c->comp.code, c->comp.phrase ? c->comp.phrase : "", c->comp.diag ? ": " : "",
-		         c->comp.diag ? c->comp.diag : "", trig, wait);
+		         c->comp.diag ? c->comp.diag : "", stop ? "" : ".", trig, wait);
 	return event(l, j, now, c->comp.failed ? "Warning" : "Normal", "AttemptCompleted", msg, err);
 }
 

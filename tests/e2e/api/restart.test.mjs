@@ -154,6 +154,10 @@ nodes:
   assert.ok(ev.some((e) => e.reason === 'ClusterChanged' && /no longer admits this job: .*research/.test(e.message)),
     JSON.stringify(ev.map((e) => e.message)));
   assert.match(d.jobStatus.appExitDiagnostics ?? JSON.stringify(d.jobStatus), /cluster file changed/);
+  // a diagnostic that ends its own sentence gets no second period
+  assert.ok(!ev.some((e) => /[^.]\.\.(\s|$)/.test(e.message)), JSON.stringify(ev.map((e) => e.message)));
+  assert.ok(ev.some((e) => e.reason === 'AttemptCompleted' && /other jobs\)\. Triggered|other jobs\)\.$/.test(e.message)),
+    JSON.stringify(ev.map((e) => e.message)));
   // its cells are free for others: default now has two nodes, and a 2x8 job runs there
   assert.equal((await s.submit(admin, gpuJob('after', { gpu: 8, instances: 2, vc: 'default', cmd: 'sleep 2' }))).status, 201);
   await s.waitState(admin, 'admin~after', 'RUNNING');
