@@ -63,7 +63,7 @@ export function Nodes() {
                         </td>
                         <td>
                           <Meter used={n.usedLeafCells} total={n.leafCells} label={`${n.name} cells used`} /> {n.usedLeafCells} / {n.leafCells}
-                          {n.opportunisticLeafCells ? <small class="muted"> (+{n.opportunisticLeafCells} opportunistic)</small> : null}
+                          {n.opportunisticLeafCells ? <small class="muted"> ({n.opportunisticLeafCells} of them opportunistic)</small> : null}
                         </td>
                         {one && (
                           <>
