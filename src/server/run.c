@@ -242,6 +242,29 @@ static int done_event(struct loop *l, struct job *j, int64_t now, struct gerr *e
 	return event(l, j, now, strcmp(state, "FAILED") ? "Normal" : "Warning", reason, msg, err);
 }
 
+/* Once per job, with its first launch (in the same commit, so that it is
+ * there however fast the task ends): no container engine, so the tasks run
+ * on the host, not in their image. */
+static int host_note(struct loop *l, struct job *j, uint32_t t, int64_t now, struct gerr *err)
+{
+	if (j->x && j->x->host_note)
+		return 0;
+	const struct exec_caps *caps = exec_get_caps(l->exec);
+	if (caps->container_engine)
+		return 0;
+	struct gerr e;
+	if (ensure_run_state(l, j, &e))
+		return 0;   /* the launch fails with the same reason, and says so */
+	j->x->host_note = true;
+	const struct spec_role *role = j->x->spec ? &j->x->spec->roles[j->ctl.tasks[t].role] : NULL;
+	if (!role || !role->image || !role->image->uri)
+		return 0;
+	char msg[600];
+	snprintf(msg, sizeof(msg), "No container engine on this node: tasks run on the host, not in image %s.",
+	         role->image->uri);
+	return event(l, j, now, "Normal", "RunsOnHost", msg, err);
+}
+
 static void timer_add(struct loop *l, struct job *j, int64_t at)
 {
 	if (!j->wake_at)
@@ -304,6 +327,7 @@ int run_apply(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 		}
 		case CTL_ACT_LAUNCH:
 			post_add(l, POST_LAUNCH, j, (uint32_t)a->task, a->attempt);
+			rc = host_note(l, j, (uint32_t)a->task, now, err);
 			break;
 		case CTL_ACT_KILL:
 			post_add(l, POST_KILL, j, (uint32_t)a->task, a->attempt);
@@ -612,18 +636,6 @@ int run_observe(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)
 			int rc = event(l, j, now, "Warning", "LaunchFailed", msg, err);
 			if (rc)
 				return rc;
-		} else if (j->x && !j->x->host_note) {
-			j->x->host_note = true;
-			const struct exec_caps *caps = exec_get_caps(l->exec);
-			const struct spec_role *role = j->x->spec ? &j->x->spec->roles[j->ctl.tasks[c->task].role] : NULL;
-			if (!caps->container_engine && role && role->image && role->image->uri) {
-				char msg[600];
-				snprintf(msg, sizeof(msg), "No container engine on this node: tasks run on the host, not in "
-				         "image %s.", role->image->uri);
-				int rc = event(l, j, now, "Normal", "RunsOnHost", msg, err);
-				if (rc)
-					return rc;
-			}
 		}
 		return run_apply(l, j, now, err);
 	case CMD_KILLED:
