@@ -219,9 +219,13 @@ bool api_static_get(struct api_request *r, const char *dir)
 	}
 	if (!safe_path(path))
 		return false;
-	/* OpenPAI's page names (/job-detail.html...) are the app's too */
-	const char *last = strrchr(path, '/'), *dot = strrchr(last, '.');
-	bool filelike = (dot && strcmp(dot, ".html")) || !strncmp(path, "/assets/", 8);
+	/* OpenPAI's page names (/job-detail.html...) are the app's too, and a
+	 * dot alone does not make a file: /jobs/j.doe~mnist is a page (user
+	 * names may hold dots); only a known file type, or /assets/, is a file */
+	const char *last = strrchr(path, '/');
+	const char *dot = strrchr(last, '.');
+	bool filelike = !strncmp(path, "/assets/", 8) ||
+	                (dot && strcasecmp(dot, ".html") && strcmp(content_type(last), "application/octet-stream"));
 	rc = strcmp(path, "/") ? read_inside(dir, path, &body, &len) : 0;
 	if (rc == 0 && !filelike) {
 		path = "/index.html";

@@ -64,6 +64,14 @@ test('paths no route or portal file matches are 404 NoApiError in JSON, as unkno
     const page = await raw('/jobs/admin~x', { server: t });
     assert.equal(page.status, 200);
     assert.match(page.body, /id="app"/);
+    // deep links whose last segment holds a dot are pages too (user names may: j.doe), and so are
+    // OpenPAI's old page names; only a known file type or /assets/ is looked up as a file
+    for (const p of ['/jobs/j.doe~mnist', '/jobs/j.doe~mnist?tab=logs', '/users/j.doe', '/job-detail.html',
+      '/jobs/a.b.c~x.y']) {
+      const d = await raw(p, { server: t });
+      assert.equal(d.status, 200, p);
+      assert.match(d.body, /id="app"/, p);
+    }
     // and with fetch, as a browser or client sees it
     const r = await t.req('GET', '/assets/nope.js');
     assert.equal(r.body.code, 'NoApiError');
