@@ -34,6 +34,8 @@ struct grp {
 	uint32_t npods;
 	uint32_t live;                /* placed pods not yet released */
 	int32_t last_wait;            /* SCHED_WAIT_* last reported, -1 none */
+	uint32_t wait_hash;           /* ... and a hash of its text */
+	int64_t wait_at;              /* ... and when */
 	bool placed;                  /* holds cells: its placement row exists */
 	bool wanted;                  /* waiting for cells */
 };
@@ -161,6 +163,7 @@ struct loop {
 	struct ctl_actions acts;
 	struct arena scratch;         /* reset every iteration */
 	int grace_s;                  /* SIGTERM → SIGKILL on stop */
+	int64_t wait_refresh_ms;      /* a Waiting event's figures, refreshed at most this often */
 	const char *const *base_env;  /* the host environment tasks start from */
 };
 

@@ -299,6 +299,15 @@ static int evict(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 	return 0;
 }
 
+/* FNV-1a: tells a changed text from the last one reported */
+static uint32_t text_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 /* Try to place every gang of j that waits for cells. */
 static int try_job(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 {
@@ -323,9 +332,18 @@ static int try_job(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 			rc = place(l, j, gr, &req, now, err);
 		} else if (l->res.decision == SCHED_PREEMPT) {
 			rc = evict(l, j, now, err);
-		} else if (gr->last_wait != l->res.wait) {
-			gr->last_wait = l->res.wait;
-			rc = event(l, j, now, "Normal", "Waiting", l->res.reason ? l->res.reason : "waiting", err);
+		} else {
+			/* a new reason at once; the same reason with new figures ("9 of
+			 * its 16 leaf cells are in use") at most every wait_refresh_ms:
+			 * waiting jobs are retried whenever cells free up */
+			const char *why = l->res.reason ? l->res.reason : "waiting";
+			uint32_t h = text_hash(why);
+			if (gr->last_wait != l->res.wait || (h != gr->wait_hash && now - gr->wait_at >= l->wait_refresh_ms)) {
+				gr->last_wait = l->res.wait;
+				gr->wait_hash = h;
+				gr->wait_at = now;
+				rc = event(l, j, now, "Normal", "Waiting", why, err);
+			}
 		}
 		if (rc)
 			return rc;

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Server, GANTRY } from '../lib.mjs';
+import { Server, GANTRY, CLUSTER, gpuJob } from '../lib.mjs';
 
 const NODES = ['a1', 'a2', 'a3', 'a4', 'c1', 'k1', 'k2'];
 
@@ -250,5 +250,35 @@ test('a nodes[] entry with an unknown key or a healthy that is not a boolean is 
       await b.stop();
       b.cleanup();
     }
+  }
+});
+
+test('a waiting job\'s reason is refreshed when its figures change, not left stale', async () => {
+  const w = await new Server({ config: CLUSTER, env: { GANTRY_WAIT_REFRESH_MS: '0' } }).start();
+  try {
+    const tok = await w.login();
+    assert.equal((await w.submit(tok, gpuJob('holds', { gpu: 4, cmd: 'sleep 600' }))).status, 201);
+    assert.equal((await w.submit(tok, gpuJob('brief', { gpu: 4, cmd: 'sleep 2' }))).status, 201);
+    await w.waitState(tok, 'admin~holds', 'RUNNING');
+    await w.waitState(tok, 'admin~brief', 'RUNNING');
+    assert.equal((await w.submit(tok, gpuJob('whole', { gpu: 8, cmd: 'true' }))).status, 201);
+    const waits = async () => (await w.req('GET', '/api/v2/jobs/admin~whole/events', { token: tok })).body.data
+      .filter((e) => e.reason === 'Waiting').map((e) => e.message);
+    const first = await w.until('/api/v2/jobs/admin~whole/events', tok,
+      (b) => b.data.some((e) => e.reason === 'Waiting'), { what: 'a Waiting event' });
+    assert.ok(first);
+    await w.waitState(tok, 'admin~brief', 'SUCCEEDED');
+    const end = Date.now() + 10000;
+    let msgs = await waits();
+    while (new Set(msgs).size < 2 && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      msgs = await waits();
+    }
+    assert.ok(new Set(msgs).size >= 2, `the reason was not refreshed: ${JSON.stringify(msgs)}`);
+    assert.match(msgs.join('\n'), /8 of its 8/);
+    assert.match(msgs.join('\n'), /4 of its 8/);
+  } finally {
+    await w.stop();
+    w.cleanup();
   }
 });
