@@ -11,6 +11,10 @@ export interface Port {
 
 export interface Role {
   name: string;
+  /** the role's name in the document the form was read from (undefined: a new role) */
+  orig?: string;
+  /** the commands as the document held them, kept unless the text is changed */
+  origCommands?: unknown;
   instances: number;
   image: string;
   commands: string;
@@ -26,6 +30,8 @@ export interface Role {
 export interface KV {
   key: string;
   value: string;
+  /** the value as the document held it (a number, a nested mapping...), kept unless the text is changed */
+  orig?: unknown;
 }
 
 export interface FormJob {
@@ -93,6 +99,8 @@ export function docToForm(doc: Doc): FormJob {
     const cmds = Array.isArray(r.commands) ? r.commands.map(str).join('\n') : str(r.commands);
     return {
       name,
+      orig: name,
+      origCommands: r.commands,
       instances: num(r.instances, 1),
       image: image(r.dockerImage),
       commands: cmds,
@@ -107,10 +115,7 @@ export function docToForm(doc: Doc): FormJob {
   });
   const kv = (o: unknown): KV[] =>
     o && typeof o === 'object' && !Array.isArray(o)
-      ? Object.entries(o as Doc).map(([key, value]) => ({
-          key,
-          value: typeof value === 'object' && value !== null ? JSON.stringify(value) : str(value),
-        }))
+      ? Object.entries(o as Doc).map(([key, value]) => ({ key, value: kvText(value), orig: value }))
       : [];
   return {
     name: str(doc.name),
@@ -122,11 +127,31 @@ export function docToForm(doc: Doc): FormJob {
   };
 }
 
-function parseScalar(s: string): unknown {
-  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
-  if (s === 'true' || s === 'false') return s === 'true';
-  return s;
+const kvText = (v: unknown) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : str(v));
+
+/**
+ * A parameter's or secret's value to write: the document's own value while its
+ * text is unchanged (strings stay strings, "1.10" stays "1.10", nested mappings
+ * stay nested); a changed one keeps the original's kind where the new text
+ * still reads as that kind (a number stays a number, a mapping a mapping), and
+ * is a string otherwise.
+ */
+function kvValue(p: KV): unknown {
+  if (p.orig === undefined) return p.value;
+  if (p.value === kvText(p.orig)) return p.orig;
+  if (typeof p.orig === 'number' && /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/.test(p.value.trim())) return Number(p.value);
+  if (typeof p.orig === 'boolean' && (p.value === 'true' || p.value === 'false')) return p.value === 'true';
+  if (typeof p.orig === 'object' && p.orig !== null) {
+    try {
+      const v = JSON.parse(p.value);
+      if (typeof v === 'object' && v !== null) return v;
+    } catch {
+      /* not JSON any more: a string */
+    }
+  }
+  return p.value;
 }
+
 
 /** Write the form into a copy of base: the document to submit. */
 export function formToDoc(f: FormJob, base: Doc = {}): Doc {
@@ -156,7 +181,9 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
   const oldRoles: Doc = doc.taskRoles || {};
   const roles: Doc = {};
   for (const r of f.roles) {
-    const prev: Doc = oldRoles[r.name] ? { ...oldRoles[r.name] } : {};
+    // a renamed role keeps everything else it had
+    const from = r.orig ?? r.name;
+    const prev: Doc = from in oldRoles && oldRoles[from] ? { ...oldRoles[from] } : {};
     const res: Doc = { ...(prev.resourcePerInstance || {}), cpu: r.cpu, memoryMB: r.memoryMB, gpu: r.gpu };
     if (r.ports.length) res.ports = Object.fromEntries(r.ports.filter((p) => p.name).map((p) => [p.name, p.count]));
     else delete res.ports;
@@ -165,7 +192,11 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
       instances: r.instances,
       dockerImage: imageName(r.image),
       resourcePerInstance: res,
-      commands: r.commands.split('\n').filter((c) => c.trim() !== ''),
+      // unchanged commands stay as written (a `- |` block keeps its lines and blank lines)
+      commands:
+        r.origCommands !== undefined && r.commands === commandsText(r.origCommands)
+          ? r.origCommands
+          : r.commands.split('\n').filter((c) => c.trim() !== ''),
     };
     const completion: Doc = { ...(prev.completion || {}) };
     if (r.minFailed !== '') completion.minFailedInstances = Number(r.minFailed);
@@ -181,12 +212,12 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
   doc.prerequisites = [...others, ...images];
   if (!doc.prerequisites.length) delete doc.prerequisites;
   doc.taskRoles = roles;
+  renameRoleRefs(doc, f.roles);
 
-  const obj = (list: KV[], parse: boolean) =>
-    Object.fromEntries(list.filter((p) => p.key.trim()).map((p) => [p.key.trim(), parse ? parseScalar(p.value) : p.value]));
-  if (f.parameters.length) doc.parameters = obj(f.parameters, true);
+  const obj = (list: KV[]) => Object.fromEntries(list.filter((p) => p.key.trim()).map((p) => [p.key.trim(), kvValue(p)]));
+  if (f.parameters.length) doc.parameters = obj(f.parameters);
   else delete doc.parameters;
-  if (f.secrets.length) doc.secrets = obj(f.secrets, false);
+  if (f.secrets.length) doc.secrets = obj(f.secrets);
   else delete doc.secrets;
 
   if (f.vc) doc.defaults = { ...(doc.defaults || {}), virtualCluster: f.vc };
@@ -195,6 +226,31 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
     if (!Object.keys(doc.defaults).length) delete doc.defaults;
   }
   return order(doc);
+}
+
+const commandsText = (c: unknown) => (Array.isArray(c) ? c.map(str).join('\n') : str(c));
+
+/**
+ * Other parts of the file name task roles: extras.hivedScheduler.taskRoles and
+ * each deployment's taskRoles. A renamed role is renamed there too, a removed
+ * one removed (the server refuses a file naming a role it does not have).
+ */
+function renameRoleRefs(doc: Doc, roles: Role[]) {
+  const map = new Map<string, string>();
+  for (const r of roles) if (r.orig !== undefined && !map.has(r.orig)) map.set(r.orig, r.name);
+  const fix = (o: unknown) => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return o;
+    const out: Doc = {};
+    for (const [k, v] of Object.entries(o as Doc)) {
+      const to = map.get(k);
+      if (to !== undefined) out[to] = v;
+      else if (!(k in out) && roles.some((r) => r.name === k)) out[k] = v;
+    }
+    return out;
+  };
+  const hived = doc.extras?.hivedScheduler;
+  if (hived && typeof hived === 'object' && hived.taskRoles) hived.taskRoles = fix(hived.taskRoles);
+  if (Array.isArray(doc.deployments)) for (const d of doc.deployments) if (d && typeof d === 'object' && d.taskRoles) d.taskRoles = fix(d.taskRoles);
 }
 
 // the usual key order of job files, so generated YAML reads like a hand-written one

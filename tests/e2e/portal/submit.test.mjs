@@ -53,3 +53,68 @@ ptest('a file the server refused is what the form shows, and what comes back to 
   assert.doesNotMatch(text, new RegExp(auto));
 });
 
+const RICH = `protocolVersion: 2
+name: rich-job
+type: job
+prerequisites:
+  - {name: img, type: dockerimage, uri: 'ubuntu'}
+parameters:
+  version: "1.10"
+  code: "007"
+  flag: "true"
+  count: 3
+  nested: {a: 1, b: [x, y]}
+secrets:
+  creds: {user: u, pass: p}
+taskRoles:
+  train:
+    instances: 1
+    dockerImage: img
+    resourcePerInstance: {cpu: 4, memoryMB: 1024, gpu: 1}
+    extraContainerOptions: {shmMB: 128}
+    commands:
+      - |
+        echo one
+
+        echo two
+      - echo three
+deployments:
+  - name: d1
+    taskRoles:
+      train: {preCommands: [echo pre]}
+defaults:
+  deployment: d1
+extras:
+  hivedScheduler:
+    taskRoles:
+      train: {skuType: V100}
+`;
+
+ptest('editing in the form keeps what the form does not edit, and a renamed role keeps its fields and references', env, async ({ page }) => {
+  await page.goto(`${server.url}/submit`);
+  await page.getByRole('radio', { name: 'YAML' }).click();
+  await setEditor(page, RICH);
+  await page.getByRole('radio', { name: 'Form' }).click();
+  await page.getByLabel('Job name').fill('rich-job-2');
+  await page.getByLabel('Name', { exact: true }).fill('learn');
+  await page.getByRole('radio', { name: 'YAML' }).click();
+  await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent.includes('rich-job-2'));
+  const text = await editorText(page);
+  assert.match(text, /version: ["']1\.10["']/);
+  assert.match(text, /code: ["']007["']/);
+  assert.match(text, /flag: ["']true["']/);
+  assert.match(text, /count: 3$/m);
+  assert.match(text, /nested:\n\s+a: 1\n\s+b:\n\s+- x/);
+  assert.match(text, /creds:\n\s+user: u/);
+  assert.match(text, /- \|[-+]?\n\s+echo one\n\n\s+echo two/);
+  assert.match(text, /^  learn:$/m);
+  assert.match(text, /shmMB: 128/);
+  assert.doesNotMatch(text, /\btrain\b/);
+  await page.getByRole('button', { name: 'Submit', exact: true }).click();
+  await page.waitForURL(/\/jobs\/admin~rich-job-2$/);
+  const c = await config('admin~rich-job-2');
+  assert.match(c, /learn:/);
+  assert.match(c, /skuType: V100/);
+  assert.match(c, /preCommands/);
+});
+
