@@ -152,6 +152,13 @@ function kvValue(p: KV): unknown {
   return p.value;
 }
 
+/** The task role names the form has more than once. */
+export function duplicateRoles(f: FormJob): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const r of f.roles) (seen.has(r.name) ? dup : seen).add(r.name);
+  return [...dup];
+}
 
 /** Write the form into a copy of base: the document to submit. */
 export function formToDoc(f: FormJob, base: Doc = {}): Doc {

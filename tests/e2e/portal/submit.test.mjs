@@ -118,3 +118,17 @@ ptest('editing in the form keeps what the form does not edit, and a renamed role
   assert.match(c, /preCommands/);
 });
 
+ptest('two task roles of one name are refused in the form, not merged', env, async ({ page }) => {
+  await page.goto(`${server.url}/submit`);
+  await page.getByLabel('Job name').fill('dup-roles');
+  await page.getByRole('button', { name: 'Add task role' }).click();
+  await page.locator('#role1-name').fill('taskrole');
+  await page.getByRole('button', { name: 'Submit', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: 'Two task roles are named "taskrole"' }).waitFor();
+  await page.getByRole('radio', { name: 'YAML' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Two task roles' }).waitFor();
+  assert.equal(await page.getByRole('radio', { name: 'Form' }).getAttribute('aria-checked'), 'true');
+  await sleep(300);
+  assert.equal((await server.req('GET', '/api/v2/jobs/admin~dup-roles', { token })).status, 404);
+});
+

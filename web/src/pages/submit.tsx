@@ -6,7 +6,7 @@ import { parse as parseYaml, parseDocument, stringify } from 'yaml';
 import type { EditorView } from '@codemirror/view';
 import { ApiError, api, errorText, get, getSession, jobPath, type User, type VC } from '../api';
 import { createEditor, goTo, setText as setEditorText, showErrors, type LineError } from '../editor';
-import { type Doc, type FormJob, type KV, type Role, type Sku, NAME_RE, docToForm, formToDoc, newJob, newRole } from '../jobspec';
+import { type Doc, type FormJob, type KV, type Role, type Sku, NAME_RE, docToForm, duplicateRoles, formToDoc, newJob, newRole } from '../jobspec';
 import { ErrorBox, Field, Loading, PageHeader, notify, useTitle } from '../ui';
 import { download } from '../util';
 
@@ -232,6 +232,12 @@ export function Submit() {
 
   const toYamlMode = () => {
     if (mode === 'yaml') return;
+    // two task roles of one name would become one: say so instead
+    const dup = form && formEdited.current ? duplicateRoles(form) : [];
+    if (dup.length) {
+      setProblem(dupText(dup));
+      return;
+    }
     const t = currentYaml();
     setText(t);
     formEdited.current = false;
@@ -266,7 +272,7 @@ export function Submit() {
   const submit = async (e?: Event) => {
     e?.preventDefault();
     if (mode === 'form' && form) {
-      const bad = !NAME_RE.test(form.name) ? 'The job name may hold only letters, digits, "_" and "-".' : form.roles.length === 0 ? 'A job needs at least one task role.' : '';
+      const bad = formProblem(form);
       if (bad) {
         setProblem(bad);
         return;
@@ -318,6 +324,11 @@ export function Submit() {
   };
 
   const exportYaml = () => {
+    const dup = mode === 'form' && form && formEdited.current ? duplicateRoles(form) : [];
+    if (dup.length) {
+      setProblem(dupText(dup));
+      return;
+    }
     const yaml = currentYaml();
     let name = form?.name || 'job';
     try {
@@ -467,6 +478,19 @@ export function Submit() {
       </form>
     </>
   );
+}
+
+function dupText(dup: string[]) {
+  return `Two task roles are named ${dup.map((d) => `"${d}"`).join(', ')}: task role names must differ.`;
+}
+
+/** What keeps the form from being submitted, or ''. */
+function formProblem(f: FormJob): string {
+  if (!NAME_RE.test(f.name)) return 'The job name may hold only letters, digits, "_" and "-".';
+  if (f.roles.length === 0) return 'A job needs at least one task role.';
+  const dup = duplicateRoles(f);
+  if (dup.length) return dupText(dup);
+  return '';
 }
 
 function plural(n: number) {
