@@ -53,6 +53,18 @@ export function onSessionChange(l: Listener): () => void {
   return () => listeners.delete(l);
 }
 
+const expiredListeners = new Set<Listener>();
+
+/**
+ * Called when the server stops taking the session's token (expired, revoked),
+ * just before the portal forgets it and goes to the login page: a page keeps
+ * its unsaved work here (the submit page's draft).
+ */
+export function onSessionExpired(l: Listener): () => void {
+  expiredListeners.add(l);
+  return () => expiredListeners.delete(l);
+}
+
 /** An answer other than 2xx: OpenPAI's {code, message}, plus `errors` for job files. */
 export class ApiError extends Error {
   status: number;
@@ -107,6 +119,13 @@ export async function api<T = any>(method: string, path: string, opts: RequestOp
     const code = (data && data.code) || `HTTP${res.status}`;
     const message = (data && data.message) || text || res.statusText;
     if (res.status === 401 && s && path !== '/api/v2/authn/basic/login') {
+      expiredListeners.forEach((l) => {
+        try {
+          l();
+        } catch {
+          /* keeping a draft must not keep the user from logging in */
+        }
+      });
       setSession(null); // the token expired or was revoked: log in again
     }
     throw new ApiError(res.status, code, message, (data && data.errors) || []);

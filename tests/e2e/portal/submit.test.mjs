@@ -132,3 +132,30 @@ ptest('two task roles of one name are refused in the form, not merged', env, asy
   assert.equal((await server.req('GET', '/api/v2/jobs/admin~dup-roles', { token })).status, 404);
 });
 
+test('a session that ends on the submit page keeps the job being written', async () => {
+  const t = await server.login();
+  const { ctx, page } = await open(browser, server, { token: t });
+  try {
+    await page.goto(`${server.url}/submit`);
+    await page.getByLabel('Job name').fill('draft-job');
+    await page.getByLabel('Commands').fill('echo kept\necho across the login');
+    assert.equal((await server.req('DELETE', '/api/v2/authn/basic/logout', { token: t })).status < 300, true);
+    await page.getByRole('button', { name: 'Submit', exact: true }).click();
+    await page.waitForURL(/\/login\?next=%2Fsubmit/);
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/submit$/);
+    await page.getByText('the job you were writing is back').waitFor();
+    assert.equal(await page.getByLabel('Job name').inputValue(), 'draft-job');
+    assert.equal(await page.getByLabel('Commands').inputValue(), 'echo kept\necho across the login');
+    // read once: a later visit starts afresh
+    await page.reload();
+    await page.getByLabel('Job name').waitFor();
+    assert.notEqual(await page.getByLabel('Job name').inputValue(), 'draft-job');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await ctx.close();
+  }
+});
+

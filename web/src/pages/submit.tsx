@@ -4,13 +4,37 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { parse as parseYaml, parseDocument, stringify } from 'yaml';
 import type { EditorView } from '@codemirror/view';
-import { ApiError, api, errorText, get, getSession, jobPath, type User, type VC } from '../api';
+import { ApiError, api, errorText, get, getSession, jobPath, onSessionExpired, type User, type VC } from '../api';
 import { createEditor, goTo, setText as setEditorText, showErrors, type LineError } from '../editor';
 import { type Doc, type FormJob, type KV, type Role, type Sku, NAME_RE, docToForm, duplicateRoles, formToDoc, newJob, newRole } from '../jobspec';
 import { ErrorBox, Field, Loading, PageHeader, notify, useTitle } from '../ui';
 import { download } from '../util';
 
 type Mode = 'form' | 'yaml';
+
+const DRAFT = 'gantry.submit.draft';
+interface Draft {
+  user: string;
+  mode: Mode;
+  text: string;
+  form: FormJob;
+  base: Doc;
+  formEdited: boolean;
+  textEdited: boolean;
+}
+
+/** The draft a session that expired on this page kept, if it is this user's (read once). */
+function takeDraft(user: string): Draft | null {
+  try {
+    const raw = sessionStorage.getItem(DRAFT);
+    if (!raw) return null;
+    sessionStorage.removeItem(DRAFT);
+    const d = JSON.parse(raw) as Draft;
+    return d && d.user === user && d.form && Array.isArray(d.form.roles) ? d : null;
+  } catch {
+    return null;
+  }
+}
 
 const toYaml = (doc: Doc) => stringify(doc, { lineWidth: 0 });
 
@@ -179,6 +203,20 @@ export function Submit() {
   const view = useRef<EditorView | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
 
+  // a session that expires here keeps what was typed: saved for this tab, and
+  // given back when the same user comes back from the login page
+  const saveDraft = useRef<() => void>(() => {});
+  saveDraft.current = () => {
+    if (!form) return;
+    const d: Draft = { user: me, mode, text: text.current, form, base: base.current, formEdited: formEdited.current, textEdited: textEdited.current };
+    try {
+      sessionStorage.setItem(DRAFT, JSON.stringify(d));
+    } catch {
+      /* storage full or off: nothing to keep it in */
+    }
+  };
+  useEffect(() => onSessionExpired(() => saveDraft.current()), []);
+
   // what the user may use, and the SKU that sizes a new task role
   useEffect(() => {
     const ctl = new AbortController();
@@ -196,7 +234,16 @@ export function Submit() {
         setSkus(s);
         sku = Object.values(s)[0];
       }
-      if (cloneOf) {
+      const draft = takeDraft(me);
+      if (draft) {
+        base.current = draft.base || {};
+        setText(draft.text || '');
+        setForm(draft.form);
+        formEdited.current = !!draft.formEdited;
+        textEdited.current = !!draft.textEdited;
+        setMode(draft.mode === 'yaml' ? 'yaml' : 'form');
+        notify('ok', 'Your session had ended: the job you were writing is back.');
+      } else if (cloneOf) {
         try {
           const yaml = await get<string>(`${jobPath(cloneOf)}/config`, ctl.signal);
           const d = parseDocument(yaml);
