@@ -1,7 +1,7 @@
 // The YAML editor: CodeMirror 6 with YAML highlighting, line numbers, live
 // syntax checks (the `yaml` parser) and the server's validation errors shown
 // at their line and column. Loaded only with the submit page.
-import { EditorState } from '@codemirror/state';
+import { EditorState, StateEffect, StateField } from '@codemirror/state';
 import {
   EditorView,
   drawSelection,
@@ -29,11 +29,24 @@ function toDiagnostic(state: EditorState, e: LineError): Diagnostic {
   return { from, to: Math.max(line.to, from), severity: 'error', message: e.message, source: 'server' };
 }
 
+// The server's errors for the text as it is: they stay until the text changes.
+// The linter below reports them with the syntax errors, so its runs (the
+// first one after the editor opens, too) keep them.
+const setServerErrors = StateEffect.define<LineError[]>();
+const serverErrors = StateField.define<LineError[]>({
+  create: () => [],
+  update(v, tr) {
+    for (const e of tr.effects) if (e.is(setServerErrors)) return e.value;
+    return tr.docChanged ? [] : v;
+  },
+});
+
 /** YAML syntax errors as the user types (the server checks the rest on submit). */
 const syntax = linter(
   (view) => {
     const doc = parseDocument(view.state.doc.toString(), { prettyErrors: false });
-    return doc.errors.map((err) => {
+    const server = view.state.field(serverErrors).map((e) => toDiagnostic(view.state, e));
+    return server.concat(doc.errors.map((err) => {
       const [from, to] = err.pos;
       return {
         from: Math.min(from, view.state.doc.length),
@@ -42,7 +55,7 @@ const syntax = linter(
         message: err.message.split('\n')[0],
         source: 'YAML',
       };
-    });
+    }));
   },
   { delay: 400 },
 );
@@ -63,6 +76,7 @@ export function createEditor(parent: HTMLElement, doc: string, onChange: (text: 
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         yaml(),
         lintGutter(),
+        serverErrors,
         syntax,
         // Tab indents; Escape then Tab leaves the editor (CodeMirror's rule)
         keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
@@ -84,6 +98,7 @@ export function setText(view: EditorView, text: string) {
 
 /** Show the server's errors at their lines; they stay until the next edit. */
 export function showErrors(view: EditorView, errors: LineError[]) {
+  view.dispatch({ effects: setServerErrors.of(errors) });
   view.dispatch(setDiagnostics(view.state, errors.map((e) => toDiagnostic(view.state, e))));
 }
 

@@ -159,3 +159,20 @@ test('a session that ends on the submit page keeps the job being written', async
   }
 });
 
+ptest('the server errors of a job refused from the form stay marked until the text changes', env, async ({ page }) => {
+  await page.goto(`${server.url}/submit`);
+  await page.getByLabel('Job name').fill('bad-port');
+  await page.getByRole('button', { name: 'Add port' }).click();
+  await page.getByLabel('Port name 1').fill('bad-name');
+  await page.getByRole('button', { name: 'Submit', exact: true }).click();
+  await page.getByRole('list', { name: 'Errors in the job file' }).waitFor();
+  await page.locator('.cm-gutter-lint .cm-lint-marker-error').first().waitFor();
+  await sleep(1200); // past the syntax linter's first run
+  assert.equal(await page.locator('.cm-gutter-lint .cm-lint-marker-error').count(), 1, 'the marker stays');
+  await shot(page, 'submit-form-refused');
+  // an edit clears them
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\n');
+  await page.waitForFunction(() => !document.querySelector('.cm-gutter-lint .cm-lint-marker-error'));
+});
