@@ -3,7 +3,7 @@
 // keeps the rows on screen while it fetches.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { api, errorText, get, jobPath, qs, type JobSummary, type VC } from '../api';
+import { api, errorText, get, getSession, jobPath, qs, type JobSummary, type VC } from '../api';
 import { ActionButton, ErrorBox, Loading, PageHeader, StateBadge, confirmAction, notify, useLoad, useTitle } from '../ui';
 import { STATES, fmtTime, isActive, jobDuration, jobHref, jobId, plural } from '../util';
 
@@ -136,7 +136,10 @@ export function Jobs() {
     });
   const allIds = rows.map((j) => jobId(j.username, j.name));
   const allOn = allIds.length > 0 && allIds.every((id) => selected.has(id));
-  const stoppable = rows.filter((j) => selected.has(jobId(j.username, j.name)) && isActive(j.state));
+  // as on the job's page: admins may stop any job, others their own
+  const me = getSession();
+  const mayStop = (j: JobSummary) => isActive(j.state) && j.state !== 'STOPPING' && !!(me?.admin || me?.user === j.username);
+  const stoppable = rows.filter((j) => selected.has(jobId(j.username, j.name)) && mayStop(j));
 
   const [kw, setKw] = useDebounced(f.keyword, (v) => go({ keyword: v.trim() }, true));
   const [user, setUser] = useDebounced(f.user, (v) => go({ user: v.trim() }, true));
@@ -308,7 +311,7 @@ export function Jobs() {
                     <td class="num">{j.totalTaskNumber}</td>
                     <td class="num">{j.totalGpuNumber}</td>
                     <td>
-                      {isActive(j.state) && j.state !== 'STOPPING' && (
+                      {mayStop(j) && (
                         <ActionButton
                           class="small"
                           label={`Stop ${id}`}
