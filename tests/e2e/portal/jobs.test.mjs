@@ -38,3 +38,13 @@ test("a user who is not an admin gets no Stop button on other users' jobs", asyn
     await ctx.close();
   }
 });
+
+ptest('a page past the end goes to the last page', env, async ({ page }) => {
+  await page.goto(`${server.url}/jobs?page=99&keyword=list-`);
+  await page.waitForURL((u) => !u.search.includes('page='));
+  assert.match(page.url(), /keyword=list-/);
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-job]').length === 3);
+  await page.getByText('Page 1 of 1').waitFor();
+  await page.getByText('1–3 of 3').waitFor();
+  assert.equal(await page.getByText('No jobs yet').count(), 0);
+});

@@ -164,6 +164,13 @@ export function Jobs() {
     jobs.reload();
   };
 
+  // a page past the end (a stale link, jobs that finished and left the filter):
+  // go to the last page there is
+  const past = !!jobs.data && f.page > pages;
+  useEffect(() => {
+    if (past) go({ page: pages }, true);
+  }, [past, pages]);
+
   const first = total ? (f.page - 1) * f.size + 1 : 0;
   const last = Math.min(total, f.page * f.size);
 
@@ -236,13 +243,13 @@ export function Jobs() {
           Refresh
         </button>
         <span class="muted" aria-live="polite">
-          {jobs.data ? (total ? `${first}–${last} of ${total.toLocaleString()}` : '') : ''}
+          {jobs.data && !past ? (total ? `${first}–${last} of ${total.toLocaleString()}` : '') : ''}
           {jobs.refreshing && <span class="spinner small" aria-label="refreshing" />}
         </span>
       </div>
 
       {jobs.error ? <ErrorBox error={jobs.error} retry={jobs.reload} /> : null}
-      {jobs.data === undefined ? (
+      {jobs.data === undefined || past ? (
         jobs.error ? null : <Loading what="Loading jobs" />
       ) : rows.length === 0 ? (
         <p class="empty">
@@ -334,7 +341,7 @@ export function Jobs() {
         </div>
       )}
 
-      {jobs.data && total > 0 && (
+      {jobs.data && total > 0 && !past && (
         <nav class="pager" aria-label="Pages">
           <button type="button" disabled={f.page <= 1} onClick={() => go({ page: 1 })}>
             First
