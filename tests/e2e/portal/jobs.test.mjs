@@ -48,3 +48,22 @@ ptest('a page past the end goes to the last page', env, async ({ page }) => {
   await page.getByText('1–3 of 3').waitFor();
   assert.equal(await page.getByText('No jobs yet').count(), 0);
 });
+
+ptest('the search box: leaving the page within its debounce stays left, a trailing space stays typed', env, async ({ page }) => {
+  await page.goto(`${server.url}/jobs`);
+  await page.locator('tr[data-job="admin~list-2"]').waitFor();
+  await page.getByLabel('Search').pressSequentially('lis');
+  await page.getByRole('link', { name: 'list-2', exact: true }).click();
+  await page.waitForURL(/\/jobs\/admin~list-2$/);
+  await sleep(700);
+  assert.match(page.url(), /\/jobs\/admin~list-2$/, 'still on the job');
+  await page.goBack();
+  await page.waitForURL(/\/jobs$/);
+  await page.getByLabel('Search').fill('');
+  await page.getByLabel('Search').pressSequentially('list ', { delay: 50 });
+  await page.waitForURL(/keyword=list$/);
+  await sleep(400);
+  assert.equal(await page.getByLabel('Search').inputValue(), 'list ');
+  await page.getByLabel('Search').pressSequentially('-3');
+  await page.waitForURL(/keyword=list\+-3|keyword=list%20-3/);
+});

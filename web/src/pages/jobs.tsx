@@ -58,11 +58,14 @@ function toQuery(f: Filters): string {
   });
 }
 
-/** An input that updates the URL 300 ms after typing stops. */
+/** An input that updates the URL 300 ms after typing stops (not after the page is left). */
 function useDebounced(value: string, commit: (v: string) => void): [string, (v: string) => void] {
   const [local, setLocal] = useState(value);
   const timer = useRef<number>();
-  useEffect(() => setLocal(value), [value]);
+  // the URL holds the trimmed text: keep what is typed ("foo ") while it reads the same
+  useEffect(() => setLocal((l) => (l.trim() === value ? l : value)), [value]);
+  // a commit after the page is left would bring the user back here
+  useEffect(() => () => clearTimeout(timer.current), []);
   const set = (v: string) => {
     setLocal(v);
     clearTimeout(timer.current);
