@@ -391,12 +391,25 @@ ptest('profile: application tokens, and a new password keeps you logged in', env
     await p.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
     await p.getByText('Token revoked.').waitFor();
     assert.equal((await server.req('GET', '/api/v2/tokens/check', { token: app })).status, 401);
-    // password
+    // password: login sessions end, application tokens stay (docs/user/cli.md), and the page says so
+    await p.getByRole('button', { name: 'Create application token' }).click();
+    await p.waitForFunction((old) => document.getElementById('fresh-token')?.value !== old, app);
+    const app2 = await p.getByLabel(/New application token/).inputValue();
+    await p.locator('ul.tokens li').nth(1).waitFor();
     await p.getByLabel('Current password').fill('erin-password');
     await p.getByLabel('New password', { exact: true }).fill('erin-new-pass');
     await p.getByLabel('New password again').fill('erin-new-pass');
     await p.getByRole('button', { name: 'Change password' }).click();
-    await p.getByText(/Password changed/).waitFor();
+    const toast = p.getByText(/Password changed/);
+    await toast.waitFor();
+    assert.match(await toast.innerText(), /application tokens still work/);
+    assert.equal((await server.req('GET', '/api/v2/tokens/check', { token: app2 })).status, 200, 'application tokens stay valid');
+    // the list is read again: the old session is gone, this session is the new one
+    const now = decodeURIComponent((await c2.cookies()).find((c) => c.name === 'token').value);
+    const handles = (await server.req('GET', '/api/v2/tokens', { token: now })).body.tokens;
+    assert.equal(handles.length, 2, 'this session and the application token');
+    await p.waitForFunction((n) => document.querySelectorAll('ul.tokens li').length === n, handles.length);
+    await p.locator('ul.tokens li').filter({ hasText: 'this session' }).waitFor();
     await p.goto(`${server.url}/jobs`);
     await p.getByRole('heading', { name: 'Jobs' }).waitFor();
     assert.equal((await server.req('GET', '/api/v2/tokens/check', { token: erin })).status, 401, 'old sessions end');

@@ -10,7 +10,7 @@ async function handleOf(token: string): Promise<string | null> {
   return `sha256:${[...new Uint8Array(h)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-function Password({ user }: { user: string }) {
+function Password({ user, onChanged }: { user: string; onChanged: () => void }) {
   const [old, setOld] = useState('');
   const [pw, setPw] = useState('');
   const [again, setAgain] = useState('');
@@ -21,7 +21,8 @@ function Password({ user }: { user: string }) {
     if (pw !== again) return setErr('The two new passwords differ.');
     try {
       await api('PUT', `/api/v2/users/${encodeURIComponent(user)}/password`, { body: { oldPassword: old, newPassword: pw } });
-      // a new password revokes every token, this one too: log in again with it
+      // a new password ends every login session, this one too (application
+      // tokens stay valid): log in again with it
       const r = await api<{ user: string; token: string; admin: boolean }>('POST', '/api/v2/authn/basic/login', {
         body: { username: user, password: pw },
       });
@@ -29,7 +30,8 @@ function Password({ user }: { user: string }) {
       setOld('');
       setPw('');
       setAgain('');
-      notify('ok', 'Password changed. Your other sessions and tokens were logged out.');
+      notify('ok', 'Password changed. Your other login sessions (browsers, gantry login) were logged out; application tokens still work: revoke them under Tokens if needed.');
+      onChanged();
     } catch (e2) {
       setErr(errorText(e2));
     }
@@ -58,14 +60,15 @@ function Password({ user }: { user: string }) {
   );
 }
 
-function Tokens() {
-  const tokens = useLoad((s) => get<{ tokens: string[] }>('/api/v2/tokens', s), []);
+/** The user's tokens; `generation` changes when they may have (a new password ends the login sessions). */
+function Tokens({ generation }: { generation: number }) {
+  const tokens = useLoad((s) => get<{ tokens: string[] }>('/api/v2/tokens', s), [generation]);
   const [mine, setMine] = useState<string | null>(null);
   const [fresh, setFresh] = useState('');
   useEffect(() => {
     const t = getSession()?.token;
     if (t) handleOf(t).then(setMine, () => setMine(null));
-  }, []);
+  }, [generation]);
   return (
     <section class="card" aria-labelledby="h-tokens" id="tokens">
       <h2 id="h-tokens">Tokens</h2>
@@ -149,6 +152,7 @@ export function Profile() {
   const me = getSession()?.user || '';
   const user = useLoad((s) => get<User>(`/api/v2/users/${encodeURIComponent(me)}`, s), [me]);
   const [email, setEmail] = useState<string | null>(null);
+  const [generation, setGeneration] = useState(0);
   return (
     <>
       <PageHeader title="Profile" />
@@ -192,8 +196,8 @@ export function Profile() {
         )}
       </Show>
       <div class="grid-2">
-        <Password user={me} />
-        <Tokens />
+        <Password user={me} onChanged={() => setGeneration((g) => g + 1)} />
+        <Tokens generation={generation} />
       </div>
     </>
   );
