@@ -67,3 +67,29 @@ ptest('the search box: leaving the page within its debounce stays left, a traili
   await page.getByLabel('Search').pressSequentially('-3');
   await page.waitForURL(/keyword=list\+-3|keyword=list%20-3/);
 });
+
+ptest('tables fit 1280×800: event messages wrap, the virtual clusters table shows View jobs', env, async ({ page }) => {
+  await page.goto(`${server.url}/virtual-clusters`);
+  const link = page.locator('tr[data-vc=research]').getByRole('link', { name: 'View jobs' });
+  await link.waitFor();
+  const fits = await page.evaluate(() => {
+    const w = document.querySelector('.table-wrap');
+    return { scroll: w.scrollWidth, client: w.clientWidth };
+  });
+  assert.ok(fits.scroll <= fits.client, `the table is ${fits.scroll}px in a ${fits.client}px box`);
+  const box = await link.boundingBox();
+  assert.ok(box.x + box.width <= 1280, `View jobs ends at ${box.x + box.width}px`);
+
+  for (const n of ['big-1', 'big-2']) assert.equal((await server.submit(token, gpuJob(n, { gpu: 8, vc: 'research' }))).status, 201);
+  await page.goto(`${server.url}/jobs/admin~big-2?tab=events`);
+  const cell = page.locator('.tabpanel td.wrap').first();
+  await cell.waitFor();
+  assert.equal(await cell.evaluate((el) => getComputedStyle(el).whiteSpace), 'normal');
+  // a very long message wraps: the table stays as wide as its box
+  await cell.evaluate((el) => (el.textContent = 'Completed with exit code 1: '.repeat(200)));
+  const t = await page.evaluate(() => {
+    const w = document.querySelector('.tabpanel .table-wrap');
+    return { scroll: w.scrollWidth, client: w.clientWidth };
+  });
+  assert.ok(t.scroll <= t.client, `the events table is ${t.scroll}px in a ${t.client}px box`);
+});

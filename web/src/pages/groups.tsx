@@ -110,7 +110,7 @@ export function Groups() {
                 {list.map((g) => (
                   <tr key={g.groupname} data-group={g.groupname}>
                     <th scope="row">{g.groupname}</th>
-                    <td>{g.description || '–'}</td>
+                    <td class="wrap">{g.description || '–'}</td>
                     <td>{g.extension?.acls?.admin ? 'yes' : 'no'}</td>
                     <td>{(g.extension?.acls?.virtualClusters || []).join(', ') || '–'}</td>
                     <td>

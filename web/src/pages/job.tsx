@@ -546,7 +546,7 @@ export function JobDetail() {
                         <td>{fmtTime(e.lastTimestamp)}</td>
                         <td>{e.type}</td>
                         <td>{e.reason}</td>
-                        <td>
+                        <td class="wrap">
                           {e.taskroleName && (
                             <code>
                               {e.taskroleName}

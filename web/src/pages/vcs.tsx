@@ -16,11 +16,11 @@ export function VirtualClusters() {
               <thead>
                 <tr>
                   <th scope="col">Name</th>
-                  <th scope="col">Capacity</th>
-                  <th scope="col">GPUs used / guaranteed</th>
-                  <th scope="col">CPUs used / guaranteed</th>
-                  <th scope="col">Memory used / guaranteed</th>
-                  <th scope="col" class="num">Cells used / quota</th>
+                  <th scope="col" class="wrap-head">Share of the cluster</th>
+                  <th scope="col" class="wrap-head">GPUs used / guaranteed</th>
+                  <th scope="col" class="wrap-head">CPUs used / guaranteed</th>
+                  <th scope="col" class="wrap-head">Memory used / guaranteed</th>
+                  <th scope="col" class="num wrap-head">Cells used / quota</th>
                   <th scope="col" class="num">Running</th>
                   <th scope="col" class="num">Waiting</th>
                   <th scope="col">SKUs</th>
@@ -36,7 +36,7 @@ export function VirtualClusters() {
                     <tr key={name} data-vc={name}>
                       <th scope="row">{name}</th>
                       <td>
-                        {Math.round(v.capacity * 10) / 10}% of the cluster
+                        {Math.round(v.capacity * 10) / 10}%
                         {v.status && v.status !== 'running' && <span class="tag bad">{v.status}</span>}
                       </td>
                       <td>
