@@ -58,8 +58,8 @@ export function jobHref(user: string, name: string): string {
   return `/jobs/${encodeURIComponent(user)}~${encodeURIComponent(name)}`;
 }
 
-/** Save text as a file the browser downloads. */
-export function download(name: string, text: string, type = 'text/yaml') {
+/** Save text (or a blob) as a file the browser downloads. */
+export function download(name: string, text: string | Blob, type = 'text/yaml') {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement('a');
   a.href = url;

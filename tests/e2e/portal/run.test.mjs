@@ -70,6 +70,25 @@ rtest('a job reaches SUCCEEDED on its page, and its log reads', async ({ page })
   await shot(page, 'run-job-log');
 });
 
+rtest('the log view drops ANSI colour codes, and Download saves the whole log', async ({ page }) => {
+  // 40 KiB of output: more than the last 16 KiB the view opens on
+  await submit(job('ansi-job', ["printf '\\033[31mred-text\\033[0m plain\\n'", 'echo first-line-of-the-log', 'for i in $(seq 1 1000); do echo filler-line-$i-xxxxxxxxxxxxxxxxxxxxxxx; done', "printf '\\033[1;32mlast-line\\033[0m\\n'"]));
+  await page.goto(`${server.url}/jobs/admin~ansi-job`);
+  await page.locator('h1 .state-succeeded').waitFor({ timeout: 60000 });
+  await page.getByRole('button', { name: 'Logs of trainer 0' }).click();
+  const dialog = page.getByRole('dialog');
+  const log = dialog.locator('pre.log');
+  await dialog.getByRole('radio', { name: 'stdout' }).click();
+  await log.filter({ hasText: 'last-line' }).waitFor();
+  assert.doesNotMatch(await log.innerText(), /\x1b|\[1;32m/);
+  assert.doesNotMatch(await log.innerText(), /first-line-of-the-log/, 'the view shows the last 16 KiB');
+  const [dl] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: /Download/ }).click()]);
+  const { readFileSync } = await import('node:fs');
+  const saved = readFileSync(await dl.path(), 'utf8');
+  assert.match(saved, /first-line-of-the-log/);
+  assert.match(saved, /filler-line-1000-/);
+});
+
 rtest('follow the log of a running job: new lines arrive', async ({ page }) => {
   await submit(job('ticker', ['for i in $(seq 1 200); do echo tick-$i; sleep 0.25; done']));
   await server.waitState(token, 'admin~ticker', 'RUNNING', { timeout: 30000 });

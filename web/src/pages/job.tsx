@@ -16,7 +16,7 @@ import {
   type TaskRoles,
   type TaskStatus,
 } from '../api';
-import { ActionButton, ErrorBox, Loading, Modal, PageHeader, Show, StateBadge, confirmAction, useLoad, useTitle } from '../ui';
+import { ActionButton, ErrorBox, Loading, Modal, PageHeader, Show, StateBadge, confirmAction, notify, useLoad, useTitle } from '../ui';
 import { download, fmtDuration, fmtTime, isActive, jobDuration } from '../util';
 import { stopJobs } from './jobs';
 
@@ -103,6 +103,12 @@ interface LogLocation {
 const withParam = (uri: string, p: string) => `${uri}${uri.includes('?') ? '&' : '?'}${p}`;
 const MAX_SHOWN = 2 << 20; // keep the last 2 MiB of a followed log on screen
 
+// ANSI escape sequences (colours, cursor moves, OSC titles): shown as text they
+// read as ▯[31m; the log view drops them (it never renders the log as HTML)
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]/g;
+export const stripAnsi = (s: string) => s.replace(ANSI, '');
+
 export function LogViewer({ logUrl, title, active }: { logUrl: string; title: string; active: boolean }) {
   const locs = useLoad((s) => get<{ locations: LogLocation[] }>(logUrl, s), [logUrl]);
   const [which, setWhich] = useState('');
@@ -174,6 +180,18 @@ export function LogViewer({ logUrl, title, active }: { logUrl: string; title: st
     if (p && stick.current) p.scrollTop = p.scrollHeight;
   }, [text]);
 
+  // the whole file from the server, not just what is on screen (the last 16 KiB, a followed tail)
+  const downloadLog = async () => {
+    if (!loc) return;
+    try {
+      const res = await fetch(loc.uri);
+      if (!res.ok) throw new Error(`the server answered ${res.status}`);
+      download(`${title.replace(/[^\w.-]+/g, '_')}-${loc.name}.log`, await res.blob(), 'text/plain');
+    } catch (e) {
+      notify('error', `Cannot download the log: ${(e as Error).message}`);
+    }
+  };
+
   if (locs.data === undefined) {
     if (locs.error) {
       const e = locs.error;
@@ -220,9 +238,9 @@ export function LogViewer({ logUrl, title, active }: { logUrl: string; title: st
           )}
           {status === 'ended' && 'The task has ended: end of log.'}
         </span>
-        <button type="button" class="small" onClick={() => download(`${title.replace(/[^\w.-]+/g, '_')}-${loc?.name}.log`, text, 'text/plain')}>
+        <ActionButton class="small" label={`Download the whole ${loc?.name} log`} run={downloadLog}>
           Download
-        </button>
+        </ActionButton>
       </div>
       {err && <ErrorBox error={err} />}
       <pre
@@ -236,7 +254,7 @@ export function LogViewer({ logUrl, title, active }: { logUrl: string; title: st
           stick.current = p.scrollHeight - p.scrollTop - p.clientHeight < 40;
         }}
       >
-        {text ||
+        {stripAnsi(text) ||
           (status === 'loading'
             ? ''
             : status === 'streaming'
