@@ -185,7 +185,7 @@ export function Profile() {
                     }
                   }}
                 >
-                  <input id="p-email" type="email" value={email ?? u.email} onInput={(e) => setEmail(e.currentTarget.value)} />
+                  <input id="p-email" type="text" inputMode="email" autoComplete="email" spellcheck={false} value={email ?? u.email} onInput={(e) => setEmail(e.currentTarget.value)} />
                   <button type="submit" class="small">
                     Save
                   </button>

@@ -98,7 +98,7 @@ function UserDialog({ user, vcs, onClose, onDone }: { user: User | null; vcs: st
           <input id="u-password" type="password" autoComplete="new-password" required={creating} minLength={6} value={d.password} onInput={(e) => set({ password: e.currentTarget.value })} />
         </Field>
         <Field id="u-email" label="Email">
-          <input id="u-email" type="email" value={d.email} onInput={(e) => set({ email: e.currentTarget.value })} />
+          <input id="u-email" type="text" inputMode="email" autoComplete="email" spellcheck={false} value={d.email} onInput={(e) => set({ email: e.currentTarget.value })} />
         </Field>
         <label class="check" for="u-admin">
           <input id="u-admin" type="checkbox" checked={d.admin} onChange={(e) => set({ admin: e.currentTarget.checked })} /> Administrator
