@@ -145,3 +145,12 @@ rtest('the job list follows a job to SUCCEEDED without flicker', async ({ page }
   await row.locator('.state-succeeded').waitFor({ timeout: 60000 });
   assert.deepEqual(await page.evaluate(() => window.flicker), []);
 });
+
+rtest('attempts: newest first', async ({ page }) => {
+  await submit(job('retried', ['exit 1']).replace('taskRoles:', 'jobRetryCount: 2\ntaskRoles:'));
+  await server.waitState(token, 'admin~retried', 'FAILED', { timeout: 60000 });
+  await page.goto(`${server.url}/jobs/admin~retried?tab=attempts`);
+  await page.locator('tbody tr').nth(2).waitFor();
+  const order = await page.locator('tbody tr th').evaluateAll((ths) => ths.map((t) => t.textContent.trim()));
+  assert.deepEqual(order, ['2latest', '1', '0']);
+});

@@ -380,6 +380,9 @@ function Tasks({ roles, jobName }: { roles: TaskRoles; jobName: string }) {
 
 // ---- the page -----------------------------------------------------------------------
 
+/** The attempts, the newest (highest index) first. */
+const newestFirst = (d: Attempt[]) => [...d].sort((a, b) => b.attemptIndex - a.attemptIndex);
+
 export function JobDetail() {
   const { params } = useRoute();
   const { query, route, path } = useLocation();
@@ -601,7 +604,7 @@ export function JobDetail() {
                     </tr>
                   </thead>
                   <tbody>
-                    {d.map((a) => (
+                    {newestFirst(d).map((a) => (
                       <tr key={a.attemptIndex}>
                         <th scope="row" class="num">
                           {a.attemptIndex}
