@@ -146,11 +146,20 @@ rtest('the job list follows a job to SUCCEEDED without flicker', async ({ page }
   assert.deepEqual(await page.evaluate(() => window.flicker), []);
 });
 
-rtest('attempts: newest first', async ({ page }) => {
+rtest('attempts: newest first, and ?attempt= only names attempts the job has', async ({ page }) => {
   await submit(job('retried', ['exit 1']).replace('taskRoles:', 'jobRetryCount: 2\ntaskRoles:'));
   await server.waitState(token, 'admin~retried', 'FAILED', { timeout: 60000 });
   await page.goto(`${server.url}/jobs/admin~retried?tab=attempts`);
   await page.locator('tbody tr').nth(2).waitFor();
   const order = await page.locator('tbody tr th').evaluateAll((ths) => ths.map((t) => t.textContent.trim()));
   assert.deepEqual(order, ['2latest', '1', '0']);
+  await page.goto(`${server.url}/jobs/admin~retried?attempt=1`);
+  await page.getByText('Showing attempt 1.').waitFor();
+  await page.goto(`${server.url}/jobs/admin~retried?attempt=7`);
+  await page.getByRole('alert').filter({ hasText: 'This job has no attempt 7 (it has attempts 0–2): showing the current one.' }).waitFor();
+  assert.equal(await page.getByText('Showing attempt 7').count(), 0);
+  await page.goto(`${server.url}/jobs/admin~retried?attempt=abc`);
+  await page.getByRole('alert').filter({ hasText: 'This job has no attempt “abc”' }).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /NaN/);
+  await page.locator('tr[data-task="trainer-0"]').waitFor();
 });

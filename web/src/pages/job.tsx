@@ -383,6 +383,11 @@ function Tasks({ roles, jobName }: { roles: TaskRoles; jobName: string }) {
 /** The attempts, the newest (highest index) first. */
 const newestFirst = (d: Attempt[]) => [...d].sort((a, b) => b.attemptIndex - a.attemptIndex);
 
+function attemptRange(d: Attempt[]): string {
+  const ix = d.map((a) => a.attemptIndex).sort((a, b) => a - b);
+  return ix.length === 1 ? `only attempt ${ix[0]}` : `attempts ${ix[0]}–${ix[ix.length - 1]}`;
+}
+
 export function JobDetail() {
   const { params } = useRoute();
   const { query, route, path } = useLocation();
@@ -390,7 +395,9 @@ export function JobDetail() {
   const name = id.includes('~') ? id.slice(id.indexOf('~') + 1) : id;
   useTitle(name || 'Job');
   const tab = TABS.some((t) => t.id === query.tab) ? query.tab : 'tasks';
-  const attemptSel = query.attempt !== undefined && query.attempt !== '' ? Number(query.attempt) : null;
+  // ?attempt=N: a whole number, checked against the job's attempts once they are read
+  const attemptRaw = query.attempt ?? '';
+  const attemptSel = /^\d{1,9}$/.test(attemptRaw) ? Number(attemptRaw) : null;
 
   const [live, setLive] = useState(true);
   const job = useLoad((s) => get<Job>(jobPath(id), s), [id], live ? 3000 : 0);
@@ -535,10 +542,19 @@ export function JobDetail() {
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} class="tabpanel">
         {tab === 'tasks' && (
           <>
-            {attemptSel !== null && (
-              <p class="note">
-                Showing attempt {attemptSel}
-                {selAttempt?.isLatest ? ' (the latest)' : ''}.{' '}
+            {attemptRaw !== '' && (attemptSel === null || attempts.data !== undefined) && (
+              <p class="note" role={selAttempt ? undefined : 'alert'}>
+                {selAttempt ? (
+                  <>
+                    Showing attempt {attemptSel}
+                    {selAttempt.isLatest ? ' (the latest)' : ''}.
+                  </>
+                ) : (
+                  <>
+                    This job has no attempt {attemptSel === null ? `“${attemptRaw}”` : attemptSel}
+                    {attempts.data?.length ? ` (it has ${attemptRange(attempts.data)})` : ''}: showing the current one.
+                  </>
+                )}{' '}
                 <button type="button" class="link" onClick={() => setQuery({ attempt: null })}>
                   Show the current attempt
                 </button>
