@@ -134,10 +134,11 @@ const kvText = (v: unknown) => (typeof v === 'object' && v !== null ? JSON.strin
  * text is unchanged (strings stay strings, "1.10" stays "1.10", nested mappings
  * stay nested); a changed one keeps the original's kind where the new text
  * still reads as that kind (a number stays a number, a mapping a mapping), and
- * is a string otherwise.
+ * is a string otherwise. A new parameter is a number when typed as one.
  */
-function kvValue(p: KV): unknown {
-  if (p.orig === undefined) return p.value;
+function kvValue(p: KV, numbers: boolean): unknown {
+  // a new parameter typed as a plain number (3, 0.5) is a number; "007", "1.10" stay text
+  if (p.orig === undefined) return numbers && /^-?(0|[1-9]\d*)(\.\d*[1-9])?$/.test(p.value) ? Number(p.value) : p.value;
   if (p.value === kvText(p.orig)) return p.orig;
   if (typeof p.orig === 'number' && /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/.test(p.value.trim())) return Number(p.value);
   if (typeof p.orig === 'boolean' && (p.value === 'true' || p.value === 'false')) return p.value === 'true';
@@ -221,10 +222,11 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
   doc.taskRoles = roles;
   renameRoleRefs(doc, f.roles);
 
-  const obj = (list: KV[]) => Object.fromEntries(list.filter((p) => p.key.trim()).map((p) => [p.key.trim(), kvValue(p)]));
-  if (f.parameters.length) doc.parameters = obj(f.parameters);
+  const obj = (list: KV[], numbers: boolean) =>
+    Object.fromEntries(list.filter((p) => p.key.trim()).map((p) => [p.key.trim(), kvValue(p, numbers)]));
+  if (f.parameters.length) doc.parameters = obj(f.parameters, true);
   else delete doc.parameters;
-  if (f.secrets.length) doc.secrets = obj(f.secrets);
+  if (f.secrets.length) doc.secrets = obj(f.secrets, false);
   else delete doc.secrets;
 
   if (f.vc) doc.defaults = { ...(doc.defaults || {}), virtualCluster: f.vc };

@@ -6,6 +6,7 @@
 // the server's error markers kept until the text changes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { CLUSTER, gpuJob } from '../lib.mjs';
 import { ADMIN_PASSWORD, launch, open, portalServer, ptest, shot, sleep } from './browser.mjs';
 
@@ -97,13 +98,24 @@ ptest('editing in the form keeps what the form does not edit, and a renamed role
   await page.getByRole('radio', { name: 'Form' }).click();
   await page.getByLabel('Job name').fill('rich-job-2');
   await page.getByLabel('Name', { exact: true }).fill('learn');
+  // new parameters: a plain number is a number, anything else text
+  for (const [k, v] of [['epochs', '3'], ['build', '008']]) {
+    await page.getByRole('button', { name: 'Add parameter' }).click();
+    const n = await page.locator('[id^=param-k-]').count();
+    await page.getByLabel(`Parameters name ${n}`).fill(k);
+    await page.getByLabel(`Parameters value ${n}`).fill(v);
+  }
   await page.getByRole('radio', { name: 'YAML' }).click();
   await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent.includes('rich-job-2'));
-  const text = await editorText(page);
+  // the whole file (the editor draws only the lines on screen)
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export YAML' }).click()]);
+  const text = readFileSync(await dl.path(), 'utf8');
   assert.match(text, /version: ["']1\.10["']/);
   assert.match(text, /code: ["']007["']/);
   assert.match(text, /flag: ["']true["']/);
   assert.match(text, /count: 3$/m);
+  assert.match(text, /epochs: 3$/m);
+  assert.match(text, /build: ["']008["']/);
   assert.match(text, /nested:\n\s+a: 1\n\s+b:\n\s+- x/);
   assert.match(text, /creds:\n\s+user: u/);
   assert.match(text, /- \|[-+]?\n\s+echo one\n\n\s+echo two/);
