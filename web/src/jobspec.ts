@@ -167,7 +167,8 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
   doc.protocolVersion = doc.protocolVersion ?? 2;
   doc.name = f.name;
   doc.type = doc.type ?? 'job';
-  if (f.jobRetryCount) doc.jobRetryCount = f.jobRetryCount;
+  const jrc = kept(doc.jobRetryCount, f.jobRetryCount, 0);
+  if (jrc) doc.jobRetryCount = jrc;
   else delete doc.jobRetryCount;
 
   // docker images: one prerequisite per distinct image, keeping existing names
@@ -192,12 +193,13 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
     // a renamed role keeps everything else it had
     const from = r.orig ?? r.name;
     const prev: Doc = from in oldRoles && oldRoles[from] ? { ...oldRoles[from] } : {};
-    const res: Doc = { ...(prev.resourcePerInstance || {}), cpu: r.cpu, memoryMB: r.memoryMB, gpu: r.gpu };
-    if (r.ports.length) res.ports = Object.fromEntries(r.ports.filter((p) => p.name).map((p) => [p.name, p.count]));
+    const pres: Doc = prev.resourcePerInstance || {};
+    const res: Doc = { ...pres, cpu: kept(pres.cpu, r.cpu, 1), memoryMB: kept(pres.memoryMB, r.memoryMB, 1024), gpu: kept(pres.gpu, r.gpu, 0) };
+    if (r.ports.length) res.ports = Object.fromEntries(r.ports.filter((p) => p.name).map((p) => [p.name, kept(pres.ports?.[p.name], p.count, 1)]));
     else delete res.ports;
     const role: Doc = {
       ...prev,
-      instances: r.instances,
+      instances: kept(prev.instances, r.instances, 1),
       dockerImage: imageName(r.image),
       resourcePerInstance: res,
       // unchanged commands stay as written (a `- |` block keeps its lines and blank lines)
@@ -207,13 +209,15 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
           : r.commands.split('\n').filter((c) => c.trim() !== ''),
     };
     const completion: Doc = { ...(prev.completion || {}) };
-    if (r.minFailed !== '') completion.minFailedInstances = Number(r.minFailed);
+    const pc: Doc = prev.completion || {};
+    if (r.minFailed !== '') completion.minFailedInstances = keptText(pc.minFailedInstances, r.minFailed);
     else delete completion.minFailedInstances;
-    if (r.minSucceeded !== '') completion.minSucceededInstances = Number(r.minSucceeded);
+    if (r.minSucceeded !== '') completion.minSucceededInstances = keptText(pc.minSucceededInstances, r.minSucceeded);
     else delete completion.minSucceededInstances;
     if (Object.keys(completion).length) role.completion = completion;
     else delete role.completion;
-    if (r.taskRetryCount) role.taskRetryCount = r.taskRetryCount;
+    const trc = kept(prev.taskRetryCount, r.taskRetryCount, 0);
+    if (trc) role.taskRetryCount = trc;
     else delete role.taskRetryCount;
     roles[r.name] = role;
   }
@@ -236,6 +240,15 @@ export function formToDoc(f: FormJob, base: Doc = {}): Doc {
   }
   return order(doc);
 }
+
+/**
+ * A number field's value to write: the document's own when it is no number
+ * (a string such as "<% $parameters.n %>") and the form still shows what it
+ * made of it; what the form holds otherwise.
+ */
+const kept = (prev: unknown, shown: number, dflt: number): unknown =>
+  prev !== undefined && prev !== null && typeof prev !== 'number' && shown === num(prev, dflt) ? prev : shown;
+const keptText = (prev: unknown, shown: string): unknown => (prev !== undefined && prev !== null && typeof prev !== 'number' && shown === str(prev) ? prev : Number(shown));
 
 const commandsText = (c: unknown) => (Array.isArray(c) ? c.map(str).join('\n') : str(c));
 

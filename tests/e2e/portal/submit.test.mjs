@@ -188,3 +188,20 @@ ptest('the server errors of a job refused from the form stay marked until the te
   await page.keyboard.type('\n');
   await page.waitForFunction(() => !document.querySelector('.cm-gutter-lint .cm-lint-marker-error'));
 });
+
+ptest('number fields the form cannot hold (a parameter reference) stay as written', env, async ({ page }) => {
+  await page.goto(`${server.url}/submit`);
+  await page.getByRole('radio', { name: 'YAML' }).click();
+  await setEditor(
+    page,
+    gpuJob('ref-job', { gpu: 1 }).replace('instances: 1', "instances: '<% $parameters.n %>'").replace('taskRoles:', "jobRetryCount: '<% $parameters.r %>'\ntaskRoles:"),
+  );
+  await page.getByRole('radio', { name: 'Form' }).click();
+  await page.getByLabel('Job name').fill('ref-job-2');
+  await page.getByRole('radio', { name: 'YAML' }).click();
+  await page.waitForFunction(() => document.querySelector('.cm-content')?.textContent.includes('ref-job-2'));
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export YAML' }).click()]);
+  const text = readFileSync(await dl.path(), 'utf8');
+  assert.match(text, /instances: ["']?<% \$parameters\.n %>/);
+  assert.match(text, /jobRetryCount: ["']?<% \$parameters\.r %>/);
+});
