@@ -48,7 +48,7 @@ export function VirtualClusters() {
                       <td>
                         {fmtMB(v.resourcesUsed.memory)} / {fmtMB(g.memory)}
                       </td>
-                      <td class="num">
+                      <td class="num may-wrap">
                         {v.usedLeafCells ?? '–'} / {v.quotaLeafCells ?? '–'}
                         {v.opportunisticLeafCells ? <small class="muted"> +{v.opportunisticLeafCells} opportunistic</small> : null}
                         {v.doomedBadCells ? <small class="bad"> {v.doomedBadCells} bad</small> : null}
