@@ -112,7 +112,7 @@ export function Groups() {
                     <th scope="row">{g.groupname}</th>
                     <td class="wrap">{g.description || '–'}</td>
                     <td>{g.extension?.acls?.admin ? 'yes' : 'no'}</td>
-                    <td>{(g.extension?.acls?.virtualClusters || []).join(', ') || '–'}</td>
+                    <td class="may-wrap">{(g.extension?.acls?.virtualClusters || []).join(', ') || '–'}</td>
                     <td>
                       {open === g.groupname ? (
                         <Members group={g.groupname} />

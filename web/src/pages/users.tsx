@@ -179,8 +179,8 @@ export function Users() {
                       <th scope="row">{u.username}</th>
                       <td>{u.email || '–'}</td>
                       <td>{u.admin ? 'yes' : 'no'}</td>
-                      <td>{u.virtualCluster.join(', ') || '–'}</td>
-                      <td>{u.grouplist.join(', ')}</td>
+                      <td class="may-wrap">{u.virtualCluster.join(', ') || '–'}</td>
+                      <td class="may-wrap">{u.grouplist.join(', ')}</td>
                       <td class="actions-cell">
                         <button type="button" class="small" aria-label={`Edit ${u.username}`} onClick={() => setEditing(u)}>
                           Edit
