@@ -7,23 +7,14 @@
 
 #include "api/internal.h"
 
-static bool valid_username(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-			return false;
-	return true;
-}
-
 /* Login's `expiration`, by OpenPAI's rule (rest-server's Joi schema:
  * number().integer().min(60).max(604800)), with Joi's messages. A form sends
  * it as text, which Joi converts as parseFloat does when the whole text is a
- * finite number. Returns NULL and sets *secs, or the message (static). */
+ * finite number. Returns NULL, or the message (static). The value itself
+ * changes nothing: as on OpenPAI, every token gets the server's lifetime. */
 #define EXPIRATION_MIN 60
 #define EXPIRATION_MAX (7 * 24 * 3600)
-static const char *parse_expiration(const json_t *v, int64_t *secs)
+static const char *check_expiration(const json_t *v)
 {
 	double d;
 	if (json_is_integer(v)) {
@@ -53,18 +44,17 @@ static const char *parse_expiration(const json_t *v, int64_t *secs)
 		return "\"expiration\" must be larger than or equal to 60";
 	if (d > EXPIRATION_MAX)
 		return "\"expiration\" must be less than or equal to 604800";
-	*secs = (int64_t)d;
 	return NULL;
 }
 
 /* Issue a token for username and answer {user, token, admin}. A browser
- * token lives ttl_ms; an application token has no expiry. */
-static int issue(struct api_request *r, const struct auth_user *u, bool application, int64_t ttl_ms, int status)
+ * token lives AUTH_BROWSER_TTL_MS; an application token has no expiry. */
+static int issue(struct api_request *r, const struct auth_user *u, bool application, int status)
 {
 	char token[AUTH_TOKEN_LEN + 1];
 	struct store_token t = { .username = u->username, .application = application,
 	                         .created_ms = r->now_ms,
-	                         .expires_ms = application ? 0 : r->now_ms + ttl_ms };
+	                         .expires_ms = application ? 0 : r->now_ms + AUTH_BROWSER_TTL_MS };
 	struct gerr e;
 	auth_token_new(token, t.hash);
 	if (store_token_insert(r->db, &t, &e) != 0)
@@ -100,15 +90,12 @@ int api_post_login(struct api_request *r)
 	/* OpenPAI validates expiration, then gives every token its server-wide
 	 * lifetime, and so do we: the SDK asks for 4000 s by default, and its
 	 * users' sessions must last as long as they do on OpenPAI */
-	int64_t ttl_ms = AUTH_BROWSER_TTL_MS, secs = 0;
 	json_t *exp = json_object_get(b, "expiration");
-	const char *bad = exp ? parse_expiration(exp, &secs) : NULL;
+	const char *bad = exp ? check_expiration(exp) : NULL;
 	json_decref(b);
 	/* in Joi's order: username, password, expiration */
-	if (!valid_username(username))
-		return api_fail(r, 400, "InvalidParametersError",
-		                "\"username\" with value \"%s\" fails to match the required pattern: /^[\\w.-]+$/",
-		                username);
+	if (!api_check_username(r, username))
+		return 0;
 	if (strlen(password) < AUTH_PASSWORD_MIN)
 		return api_fail(r, 400, "InvalidParametersError",
 		                "\"password\" length must be at least %d characters long", AUTH_PASSWORD_MIN);
@@ -138,7 +125,7 @@ int api_post_login(struct api_request *r)
 	auth_limiter_record(api_limiter(r), username, true, r->now_ms);
 	if ((rc = auth_resolve(r->db, username, &r->arena, &u, &e)))
 		return api_fail_gerr(r, &e, "NoUserError");
-	return issue(r, &u, false, ttl_ms, 200);
+	return issue(r, &u, false, 200);
 }
 
 int api_delete_logout(struct api_request *r)
@@ -167,7 +154,7 @@ int api_get_tokens(struct api_request *r)
 
 int api_post_app_token(struct api_request *r)
 {
-	return issue(r, &r->user, true, 0, 200);
+	return issue(r, &r->user, true, 200);
 }
 
 int api_delete_token(struct api_request *r)

@@ -114,6 +114,8 @@ json_t *api_body_object(struct api_request *r);
 bool api_field_string(struct api_request *r, json_t *o, const char *key, bool required,
                       const char **out);
 bool api_field_bool(struct api_request *r, json_t *o, const char *key, bool *out);
+/* OpenPAI's username pattern; false after answering 400 (users.c). */
+bool api_check_username(struct api_request *r, const char *username);
 bool api_field_strings(struct api_request *r, json_t *o, const char *key, const char ***out,
                        size_t *n);
 

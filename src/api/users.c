@@ -15,14 +15,19 @@
 #include "api/internal.h"
 #include "server/server.h"
 
-static bool valid_username(const char *s)
+#define USERNAME_MAX 64   /* Gantry's limit; OpenPAI has none */
+
+/* OpenPAI's username pattern, ^[\w.-]+$ (login and creation alike):
+ * false after answering 400. */
+bool api_check_username(struct api_request *r, const char *s)
 {
-	if (!*s || strlen(s) > 64)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-			return false;
-	return true;
+	bool ok = *s != '\0';
+	for (const char *p = s; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-';
+	if (!ok)
+		api_fail(r, 400, "InvalidParametersError",
+		         "\"username\" with value \"%s\" fails to match the required pattern: /^[\\w.-]+$/", s);
+	return ok;
 }
 
 /* OpenPAI's UserInfo. */
@@ -184,9 +189,11 @@ int api_post_user(struct api_request *r)
 	json_decref(b);
 	if (!ok)
 		goto out;
-	if (!valid_username(username)) {
-		api_fail(r, 400, "InvalidParametersError",
-		         "\"username\" with value \"%s\" fails to match the required pattern: /^[\\w.-]+$/", username);
+	if (!api_check_username(r, username))
+		goto out;
+	if (strlen(username) > USERNAME_MAX) {
+		api_fail(r, 400, "InvalidParametersError", "\"username\" length must be at most %d characters long",
+		         USERNAME_MAX);
 		goto out;
 	}
 	/* OpenPAI's pattern allows them, but "/users/.." is not a URL anyone can

@@ -96,6 +96,11 @@ test('user names that are path segments are refused; other dotted names work', a
     assert.equal(r.body.code, 'InvalidParametersError');
     assert.match(r.body.message, /is a path segment/);
   }
+  let r = await s.req('POST', '/api/v2/users', { token: admin, body: { username: 'a b', password: 'dots-pass-1' } });
+  assert.deepEqual([r.status, r.body.message],
+    [400, '"username" with value "a b" fails to match the required pattern: /^[\\w.-]+$/']);
+  r = await s.req('POST', '/api/v2/users', { token: admin, body: { username: 'u'.repeat(65), password: 'dots-pass-1' } });
+  assert.deepEqual([r.status, r.body.message], [400, '"username" length must be at most 64 characters long']);
   for (const username of ['a.b-c', 'x..y', '...']) {
     const r = await s.req('POST', '/api/v2/users', { token: admin, body: { username, password: 'dots-pass-1' } });
     assert.equal(r.status, 201, `${username}: ${r.text}`);
