@@ -444,6 +444,19 @@ void client_print_error(struct client *c, long status, const struct buf *body)
 	if (status == 401 && c->saved_token)
 		fprintf(stderr, "gantry: the saved login for %s is no longer valid; run 'gantry login'\n", c->server);
 }
+/* The session's token as an Authorization header, if there is one; line is
+ * scratch space, wiped after use (curl keeps its own copy). */
+static struct curl_slist *add_token(const struct client *c, struct curl_slist *hdrs, struct buf *line)
+{
+	if (!c->token)
+		return hdrs;
+	buf_clear(line);
+	buf_printf(line, "Authorization: Bearer %s", c->token);
+	hdrs = curl_slist_append(hdrs, line->data);
+	explicit_bzero(line->data, line->len);
+	return hdrs;
+}
+
 
 int client_call(struct client *c, const char *method, const char *path, const char *ctype, const char *body,
                 size_t len, struct client_reply *rep)
@@ -481,12 +494,7 @@ int client_call(struct client *c, const char *method, const char *path, const ch
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	buf_printf(&line, "Content-Type:%s%s", ctype ? " " : "", ctype ? ctype : "");
 	hdrs = curl_slist_append(hdrs, line.data);
-	if (c->token) {
-		buf_clear(&line);
-		buf_printf(&line, "Authorization: Bearer %s", c->token);
-		hdrs = curl_slist_append(hdrs, line.data);
-		explicit_bzero(line.data, line.len);
-	}
+	hdrs = add_token(c, hdrs, &line);
 	if (!hdrs || url.oom || line.oom) {
 		fprintf(stderr, "gantry: out of memory\n");
 		goto out;
@@ -611,12 +619,7 @@ int client_stream(struct client *c, const char *path, const char *accept, int fd
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
 	buf_printf(&line, "Accept: %s", accept ? accept : "*/*");
 	hdrs = curl_slist_append(hdrs, line.data);
-	if (c->token) {
-		buf_clear(&line);
-		buf_printf(&line, "Authorization: Bearer %s", c->token);
-		hdrs = curl_slist_append(hdrs, line.data);
-		explicit_bzero(line.data, line.len);
-	}
+	hdrs = add_token(c, hdrs, &line);
 	if (!hdrs || url.oom || line.oom) {
 		fprintf(stderr, "gantry: out of memory\n");
 		goto out;

@@ -58,6 +58,32 @@ static void done(const struct client *c, json_t *reply, const char *what, const 
 		printf("%s %s\n", what, name);
 }
 
+/* `user delete NAME`, `group delete NAME`: DELETE path_fmt % NAME. */
+static int delete_named(const struct cli_cmd *cmd, int argc, char **argv, const char *what, const char *path_fmt)
+{
+	char missing[64];
+	snprintf(missing, sizeof(missing), "no %s name given", what);
+	const struct client_args args = { NULL, true, 1, 1, missing, CLIENT_NEED_TOKEN };
+	struct client c;
+	struct buf path = BUF_INIT;
+	json_t *reply = NULL;
+	int npos, rc;
+
+	if ((rc = client_start(&c, cmd, argc, argv, &args, &npos)))
+		goto out;
+	client_pathf(&c, &path, path_fmt, argv[0]);
+	if ((rc = client_call_json(&c, "DELETE", buf_str(&path), NULL, &reply)))
+		goto out;
+	char done_what[64];
+	snprintf(done_what, sizeof(done_what), "deleted %s", what);
+	done(&c, reply, done_what, argv[0]);
+out:
+	json_decref(reply);
+	buf_fini(&path);
+	client_close(&c);
+	return rc;
+}
+
 /* ---- users --------------------------------------------------------------------- */
 
 int cli_user_list(const struct cli_cmd *cmd, int argc, char **argv)
@@ -169,23 +195,7 @@ out:
 
 int cli_user_delete(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	const struct client_args args = { NULL, true, 1, 1, "no user name given", CLIENT_NEED_TOKEN };
-	struct client c;
-	struct buf path = BUF_INIT;
-	json_t *reply = NULL;
-	int npos, rc;
-
-	if ((rc = client_start(&c, cmd, argc, argv, &args, &npos)))
-		goto out;
-	client_pathf(&c, &path, "/api/v2/users/%s", argv[0]);
-	if ((rc = client_call_json(&c, "DELETE", buf_str(&path), NULL, &reply)))
-		goto out;
-	done(&c, reply, "deleted user", argv[0]);
-out:
-	json_decref(reply);
-	buf_fini(&path);
-	client_close(&c);
-	return rc;
+	return delete_named(cmd, argc, argv, "user", "/api/v2/users/%s");
 }
 
 int cli_user_passwd(const struct cli_cmd *cmd, int argc, char **argv)
@@ -437,21 +447,5 @@ out:
 
 int cli_group_delete(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	const struct client_args args = { NULL, true, 1, 1, "no group name given", CLIENT_NEED_TOKEN };
-	struct client c;
-	struct buf path = BUF_INIT;
-	json_t *reply = NULL;
-	int npos, rc;
-
-	if ((rc = client_start(&c, cmd, argc, argv, &args, &npos)))
-		goto out;
-	client_pathf(&c, &path, "/api/v2/groups/%s", argv[0]);
-	if ((rc = client_call_json(&c, "DELETE", buf_str(&path), NULL, &reply)))
-		goto out;
-	done(&c, reply, "deleted group", argv[0]);
-out:
-	json_decref(reply);
-	buf_fini(&path);
-	client_close(&c);
-	return rc;
+	return delete_named(cmd, argc, argv, "group", "/api/v2/groups/%s");
 }
