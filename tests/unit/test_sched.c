@@ -26,6 +26,7 @@
 #include "base/gerr.h"
 #include "sched/internal.h"
 #include "sched/sched.h"
+#include "sched_fixture.h"
 #include "spec/spec.h"
 
 static const char *data_dir(void)
@@ -51,25 +52,14 @@ static char *design_config(void)
 static struct sched *design(void)
 {
 	char *text = design_config();
-	struct gerr err = { 0 };
-	struct sched *s = sched_new(text, strlen(text), &err);
+	struct sched *s = sched_fixture(text);
 	free(text);
-	if (!s)
-		fail_msg("design config refused: %s", err.msg);
-	sched_set_self_check(s, true);
-	sched_nodes_set_healthy(s);
 	return s;
 }
 
 static struct sched *build(const char *yaml)
 {
-	struct gerr err = { 0 };
-	struct sched *s = sched_new(yaml, strlen(yaml), &err);
-	if (!s)
-		fail_msg("config refused: %s", err.msg);
-	sched_set_self_check(s, true);
-	sched_nodes_set_healthy(s);
-	return s;
+	return sched_fixture(yaml);
 }
 
 static const struct sched__cell *physical(struct sched *s, const char *chain, int level, const char *address)

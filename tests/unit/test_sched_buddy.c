@@ -24,6 +24,7 @@
 #include "base/gerr.h"
 #include "sched/internal.h"
 #include "sched/sched.h"
+#include "sched_fixture.h"
 
 static const char *data_dir(void)
 {
@@ -47,25 +48,14 @@ static struct sched *design(const char *vc2_cell2)
 	}
 	char *text = json_dumps(cfg, JSON_COMPACT);
 	json_decref(doc);
-	struct gerr err = { 0 };
-	struct sched *s = sched_new(text, strlen(text), &err);
+	struct sched *s = sched_fixture(text);
 	free(text);
-	if (!s)
-		fail_msg("config refused: %s", err.msg);
-	sched_set_self_check(s, true);
-	sched_nodes_set_healthy(s);
 	return s;
 }
 
 static struct sched *build(const char *yaml)
 {
-	struct gerr err = { 0 };
-	struct sched *s = sched_new(yaml, strlen(yaml), &err);
-	if (!s)
-		fail_msg("config refused: %s", err.msg);
-	sched_set_self_check(s, true);
-	sched_nodes_set_healthy(s);
-	return s;
+	return sched_fixture(yaml);
 }
 
 static const char *free_list(struct sched *s, const char *chain, int level, char *buf, size_t len)
