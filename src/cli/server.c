@@ -46,6 +46,10 @@ int cli_server(const struct cli_cmd *cmd, int argc, char **argv)
 	env = getenv("GANTRY_STOP_GRACE");
 	if (env && *env)
 		grace = env;
+	env = getenv("GANTRY_WAIT_REFRESH_MS");   /* the tests use 0 */
+	cfg.wait_refresh_ms = env && *env ? strtoll(env, NULL, 10) : 30000;
+	if (cfg.wait_refresh_ms < 0)
+		cfg.wait_refresh_ms = 30000;
 	static const struct { const char *name; size_t off; } opts[] = {
 		{ "--data", offsetof(struct server_config, data_dir) },
 		{ "--listen", offsetof(struct server_config, listen) },

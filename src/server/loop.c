@@ -375,10 +375,7 @@ struct loop *loop_start(struct server *srv, struct store *st, struct sched *sche
 	l->cluster = c;
 	l->data_dir = cfg->data_dir;
 	l->grace_s = cfg->stop_grace_s;
-	const char *wr = getenv("GANTRY_WAIT_REFRESH_MS");   /* tests; 30 s otherwise */
-	l->wait_refresh_ms = wr && *wr ? strtoll(wr, NULL, 10) : 30000;
-	if (l->wait_refresh_ms < 0)
-		l->wait_refresh_ms = 30000;
+	l->wait_refresh_ms = cfg->wait_refresh_ms;
 	l->efd = eventfd(0, EFD_CLOEXEC);
 	hmap_init(&l->by_key);
 	memset(&l->by_id, 0, sizeof(l->by_id));

@@ -188,43 +188,6 @@ static int attempt_event(struct loop *l, struct job *j, int64_t now, struct gerr
 	return event(l, j, now, c->comp.failed ? "Warning" : "Normal", "AttemptCompleted", msg, err);
 }
 
-static void answer_error(struct cmd *c, int status, const char *code, const char *msg);
-
-/*
- * What the scheduler does not know but this machine decides, checked before
- * a job is accepted: that its tasks can have directories (user~job is one
- * file name; "." and ".." users have none), and that one task's host ports
- * fit in the --ports range. Answers 400 and returns -1 when not.
- */
-static int admit_local(struct loop *l, struct cmd *c, const struct spec_job *s, const char *key)
-{
-	char msg[2048];
-	struct arena a;
-	arena_init(&a, 1024);
-	bool path_ok = s->nroles == 0 || rt_task_cwd(&a, l->data_dir, c->user, s->name, 0, s->roles[0].name, 0);
-	arena_fini(&a);
-	if (!path_ok) {
-		snprintf(msg, sizeof(msg), "Job %s cannot run here: its user or job name cannot name a directory.", key);
-		answer_error(c, 400, "InvalidProtocolError", msg);
-		return -1;
-	}
-	int64_t span = l->port_end - l->port_start;
-	for (size_t r = 0; r < s->nroles; r++) {
-		int64_t n = 0;
-		for (size_t k = 0; k < s->roles[r].nports; k++)
-			n += s->roles[r].ports[k].count;
-		if (n > span) {
-			snprintf(msg, sizeof(msg),
-			         "Job %s can never run: task role %s asks for %lld host ports per instance; the server's "
-			         "port range %d-%d has %lld.", key, s->roles[r].name, (long long)n, l->port_start,
-			         l->port_end - 1, (long long)span);
-			answer_error(c, 400, "InvalidProtocolError", msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int done_event(struct loop *l, struct job *j, int64_t now, struct gerr *err)
 {
 	const struct ctl_job *c = &j->ctl;
@@ -406,6 +369,41 @@ static void answer(struct cmd *c, int status, json_t *body)
 static void answer_error(struct cmd *c, int status, const char *code, const char *msg)
 {
 	answer(c, status, json_pack("{s:s, s:s}", "code", code, "message", msg));
+}
+
+/*
+ * What the scheduler does not know but this machine decides, checked before
+ * a job is accepted: that its tasks can have directories (user~job is one
+ * file name; "." and ".." users have none), and that one task's host ports
+ * fit in the --ports range. Answers 400 and returns -1 when not.
+ */
+static int admit_local(struct loop *l, struct cmd *c, const struct spec_job *s, const char *key)
+{
+	char msg[2048];
+	struct arena a;
+	arena_init(&a, 1024);
+	bool path_ok = s->nroles == 0 || rt_task_cwd(&a, l->data_dir, c->user, s->name, 0, s->roles[0].name, 0);
+	arena_fini(&a);
+	if (!path_ok) {
+		snprintf(msg, sizeof(msg), "Job %s cannot run here: its user or job name cannot name a directory.", key);
+		answer_error(c, 400, "InvalidProtocolError", msg);
+		return -1;
+	}
+	int64_t span = l->port_end - l->port_start;
+	for (size_t r = 0; r < s->nroles; r++) {
+		int64_t n = 0;
+		for (size_t k = 0; k < s->roles[r].nports; k++)
+			n += s->roles[r].ports[k].count;
+		if (n > span) {
+			snprintf(msg, sizeof(msg),
+			         "Job %s can never run: task role %s asks for %lld host ports per instance; the server's "
+			         "port range %d-%d has %lld.", key, s->roles[r].name, (long long)n, l->port_start,
+			         l->port_end - 1, (long long)span);
+			answer_error(c, 400, "InvalidProtocolError", msg);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int run_submit(struct loop *l, struct cmd *c, int64_t now, struct gerr *err)

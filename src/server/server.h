@@ -36,6 +36,7 @@ struct server_config {
 	const char *web_dir;          /* --web, $GANTRY_WEB: the portal; NULL: web/dist near the binary */
 	int port_start, port_end;     /* --ports START-END: tasks' host ports, end exclusive */
 	int stop_grace_s;             /* --stop-grace, $GANTRY_STOP_GRACE: SIGTERM → SIGKILL */
+	int64_t wait_refresh_ms;      /* $GANTRY_WAIT_REFRESH_MS: a Waiting event's figures, at most this often */
 };
 
 /* Run until SIGTERM/SIGINT. Returns 0 after a clean stop, 1 on a start
