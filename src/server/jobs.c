@@ -146,6 +146,20 @@ void job_debug_id(const char *key, char out[33])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+int load_admitted(struct loop *l, struct spec_job *s, const char *text, const char *user, char *refused,
+                  size_t len)
+{
+	struct spec_opts opts = { user, &l->cluster->spec };
+	if (refused && len)
+		refused[0] = '\0';
+	if (spec_job_load(s, text, strlen(text), &opts) == 0)
+		return 0;
+	if (refused && len)
+		snprintf(refused, len, "%s", s->ndiags ? s->diags[0].msg : "it is not valid");
+	struct spec_opts bare = { user, NULL };
+	return spec_job_load(s, text, strlen(text), &bare);
+}
+
 /* Per-VC job counts, kept as jobs change so the snapshot never scans. */
 void count_job(struct loop *l, const struct job *j, int delta)
 {

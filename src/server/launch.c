@@ -45,18 +45,11 @@ int ensure_run_state(struct loop *l, struct job *j, struct gerr *err)
 			return rc;
 		}
 		struct spec_job *s = spec_job_new();
-		struct spec_opts opts = { j->user, &l->cluster->spec };
 		if (!s) {
 			arena_fini(&a);
 			return gerr_set(err, GERR_NOMEM, "out of memory");
 		}
-		rc = spec_job_load(s, text, strlen(text), &opts);
-		if (rc) {
-			/* admitted under an older cluster file that no longer admits
-			 * it (recovery stops such a job): its run state still loads */
-			struct spec_opts bare = { j->user, NULL };
-			rc = spec_job_load(s, text, strlen(text), &bare);
-		}
+		rc = load_admitted(l, s, text, j->user, NULL, 0);   /* recovery stops one the cluster refuses now */
 		arena_fini(&a);
 		if (rc) {
 			gerr_set(err, GERR_INVALID, "job %s: its file no longer loads: %s", j->key,

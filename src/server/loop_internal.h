@@ -222,6 +222,12 @@ int save_job(struct loop *l, struct job *j, struct gerr *err);
 /* launch.c */
 /* Parse the job's file (first placement) and make room for its tasks' run state. */
 int ensure_run_state(struct loop *l, struct job *j, struct gerr *err);
+/* Load the file of a job the server admitted once: with the cluster's
+ * checks, else without them (the cluster file changed since). 0, or the
+ * spec's error; refused (may be NULL) gets why the cluster refuses it now,
+ * or "". */
+int load_admitted(struct loop *l, struct spec_job *s, const char *text, const char *user, char *refused,
+                  size_t len);
 int launch_task(struct loop *l, struct job *j, uint32_t task, char *why, size_t whylen);
 /* The node's address tasks see (127.0.0.1 for simulated nodes). */
 const char *node_ip(const struct loop *l, const char *node);

@@ -182,22 +182,14 @@ static int recover_job(struct loop *l, const struct store_job *row, struct spec_
 {
 	const char *text = NULL;
 	struct gerr e = { 0 };
-	struct spec_opts opts = { row->username, &l->cluster->spec };
 	struct job *j = NULL;
 	char stale[700] = "";   /* why the cluster (its file changed) no longer admits the job */
-	if (store_job_spec(l->db, row->id, a, &text, &e) == 0) {
-		if (spec_job_load(sj, text, strlen(text), &opts) == 0) {
-			j = job_from_spec(l, sj, row->username, row->id, &e);
-		} else {
-			/* it was admitted under the old file and may be running: take it
-			 * up without the cluster's checks, so that its tasks are stopped
-			 * rather than left running on cells given to others */
-			snprintf(stale, sizeof(stale), "%s", sj->ndiags ? sj->diags[0].msg : "it is not valid");
-			struct spec_opts bare = { row->username, NULL };
-			if (spec_job_load(sj, text, strlen(text), &bare) == 0)
-				j = job_from_spec(l, sj, row->username, row->id, &e);
-		}
-	}
+	/* a job the changed file refuses may be running: it is taken up all the
+	 * same, so that its tasks are stopped rather than left running on cells
+	 * given to others */
+	if (store_job_spec(l->db, row->id, a, &text, &e) == 0 &&
+	    load_admitted(l, sj, text, row->username, stale, sizeof(stale)) == 0)
+		j = job_from_spec(l, sj, row->username, row->id, &e);
 	if (!j) {
 		log_warn("recover: job %s~%s can no longer run: %s", row->username, row->name,
 		         stale[0] ? stale : sj->ndiags ? sj->diags[0].msg : e.msg);
