@@ -43,6 +43,21 @@ export function portalServer(opts = {}) {
   return new Server({ ...opts, env: { GANTRY_WEB: WEB, ...(opts.env || {}) } });
 }
 
+// A test file's server (portalServer(opts), admin logged in) and browser;
+// stopPortal undoes it, whatever of it was started.
+export async function startPortal(opts = {}) {
+  const server = await portalServer(opts).start();
+  const token = await server.login();
+  const browser = await launch();
+  return { server, browser, token };
+}
+
+export async function stopPortal({ server, browser }) {
+  await browser?.close();
+  await server?.stop();
+  server?.cleanup();
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A browser context already logged in (the portal's cookies), or not. */

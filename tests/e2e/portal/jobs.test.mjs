@@ -4,22 +4,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLUSTER, gpuJob } from '../lib.mjs';
-import { launch, open, portalServer, ptest, sleep } from './browser.mjs';
+import { open, ptest, sleep, startPortal, stopPortal } from './browser.mjs';
 
 let server, browser, token;
 const env = () => ({ server, browser, token });
 
 before(async () => {
-  server = await portalServer({ config: CLUSTER }).start();
-  token = await server.login();
-  browser = await launch();
+  ({ server, browser, token } = await startPortal({ config: CLUSTER }));
   for (const n of ['list-1', 'list-2', 'list-3']) assert.equal((await server.submit(token, gpuJob(n, { gpu: 1 }))).status, 201);
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+after(() => stopPortal(env()));
 
 test("a user who is not an admin gets no Stop button on other users' jobs", async () => {
   const frank = await server.user(token, 'frank');

@@ -8,21 +8,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { CLUSTER, gpuJob } from '../lib.mjs';
-import { ADMIN_PASSWORD, launch, open, portalServer, ptest, shot, sleep } from './browser.mjs';
+import { ADMIN_PASSWORD, open, ptest, shot, sleep, startPortal, stopPortal } from './browser.mjs';
 
 let server, browser, token;
 const env = () => ({ server, browser, token });
 
-before(async () => {
-  server = await portalServer({ config: CLUSTER }).start();
-  token = await server.login();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+before(async () => ({ server, browser, token } = await startPortal({ config: CLUSTER })));
+after(() => stopPortal(env()));
 
 const config = async (id) => (await server.req('GET', `/api/v2/jobs/${id}/config`, { token })).text;
 const editorText = (page) => page.evaluate(() => [...document.querySelectorAll('.cm-line')].map((l) => l.textContent).join('\n'));

@@ -4,21 +4,13 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLUSTER } from '../lib.mjs';
-import { launch, open, portalServer, ptest } from './browser.mjs';
+import { open, ptest, startPortal, stopPortal } from './browser.mjs';
 
 let server, browser, token;
 const env = () => ({ server, browser, token });
 
-before(async () => {
-  server = await portalServer({ config: CLUSTER }).start();
-  token = await server.login();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  server?.cleanup();
-});
+before(async () => ({ server, browser, token } = await startPortal({ config: CLUSTER })));
+after(() => stopPortal(env()));
 
 ptest('a stored email the browser would refuse does not block saving', env, async ({ page }) => {
   const gina = await server.user(token, 'gina');
