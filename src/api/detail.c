@@ -217,13 +217,7 @@ static json_t *job_status(const struct store_job *j, const struct spec_job *spec
 	json_object_set_new(o, "state", json_string(latest ? j->state : ctl_pai_attempt_state(st, c.has, c.code)));
 	json_object_set_new(o, "subState", json_string(latest ? j->sub_state : ctl_state_name(st)));
 	json_object_set_new(o, "executionType", json_string(j->execution_type));
-	json_object_set_new(o, "retries", json_integer(j->retries));
-	json_object_set_new(o, "retryDetails", api_retry_details(j));
-	json_object_set_new(o, "retryDelayTime", json_integer(j->retry_delay_ms));
-	json_object_set_new(o, "submissionTime", json_integer(j->submission_ms));
-	json_object_set_new(o, "createdTime", api_ms(j->created_ms));
-	json_object_set_new(o, "launchedTime", api_ms(j->launched_ms));
-	json_object_set_new(o, "completedTime", api_ms(j->completed_ms));
+	api_job_retries_and_times(o, j);
 	json_object_set_new(o, "attemptId", json_integer(attempt));
 	json_object_set_new(o, "attemptState", json_string(ctl_pai_attempt_state(st, c.has, c.code)));
 	json_object_set_new(o, "appId", json_string(j->debug_id));

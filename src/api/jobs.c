@@ -54,10 +54,16 @@ json_t *api_ms(int64_t ms)
 	return ms ? json_integer(ms) : json_null();
 }
 
-json_t *api_retry_details(const struct store_job *j)
+void api_job_retries_and_times(json_t *o, const struct store_job *j)
 {
-	return json_pack("{s:i, s:i, s:i}", "user", j->user_retries, "platform", j->retries - j->user_retries,
-	                 "resource", 0);
+	json_object_set_new(o, "retries", json_integer(j->retries));
+	json_object_set_new(o, "retryDetails", json_pack("{s:i, s:i, s:i}", "user", j->user_retries, "platform",
+	                                                 j->retries - j->user_retries, "resource", 0));
+	json_object_set_new(o, "retryDelayTime", json_integer(j->retry_delay_ms));
+	json_object_set_new(o, "submissionTime", json_integer(j->submission_ms));
+	json_object_set_new(o, "createdTime", api_ms(j->created_ms));
+	json_object_set_new(o, "launchedTime", api_ms(j->launched_ms));
+	json_object_set_new(o, "completedTime", api_ms(j->completed_ms));
 }
 
 json_t *api_job_tags(const struct store_job *j)
@@ -78,13 +84,7 @@ static json_t *job_summary(const struct store_job *j)
 	json_object_set_new(o, "subState", json_string(j->sub_state));
 	json_object_set_new(o, "executionType", json_string(j->execution_type));
 	json_object_set_new(o, "tags", api_job_tags(j));
-	json_object_set_new(o, "retries", json_integer(j->retries));
-	json_object_set_new(o, "retryDetails", api_retry_details(j));
-	json_object_set_new(o, "retryDelayTime", json_integer(j->retry_delay_ms));
-	json_object_set_new(o, "submissionTime", json_integer(j->submission_ms));
-	json_object_set_new(o, "createdTime", api_ms(j->created_ms));
-	json_object_set_new(o, "launchedTime", api_ms(j->launched_ms));
-	json_object_set_new(o, "completedTime", api_ms(j->completed_ms));
+	api_job_retries_and_times(o, j);
 	json_object_set_new(o, "appExitCode", j->has_exit_code ? json_integer(j->app_exit_code) : json_null());
 	json_object_set_new(o, "virtualCluster", json_string(j->vc));
 	json_object_set_new(o, "totalGpuNumber", json_integer(j->total_gpu));

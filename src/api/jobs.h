@@ -15,8 +15,9 @@ struct api_request;
 bool api_load_job(struct api_request *r, struct store_job *j);
 /* Epoch milliseconds, or null for 0. */
 json_t *api_ms(int64_t ms);
-/* OpenPAI's retryDetails {user, platform, resource}. */
-json_t *api_retry_details(const struct store_job *j);
+/* retries, retryDetails, retryDelayTime and the job's times, into o: a
+ * list summary and a detail's jobStatus share them. */
+void api_job_retries_and_times(json_t *o, const struct store_job *j);
 json_t *api_job_tags(const struct store_job *j);
 
 #endif
