@@ -121,32 +121,53 @@ int sched_vc_get(const struct sched *s, size_t i, const char *name, struct sched
 	return 0;
 }
 
+/* vc's figures for chains [first, first + n) into out[0..n), in one walk
+ * over the groups. */
+static void vc_chains(const struct sched *s, const struct sched__vc *vc, size_t first, size_t n,
+                      struct sched_vc_chain_info *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t c = first + i;
+		const struct sched__chain *ch = &s->chains[c];
+		const struct sched__vchain *vch = &vc->chains[c];
+		struct sched_vc_chain_info *o = &out[i];
+		memset(o, 0, sizeof(*o));
+		o->chain = ch->name;
+		o->leaf_type = ch->leaf_type;
+		o->present = vch->present;
+		o->quota_leaves = vch->quota_leaves;
+		for (int l = 1; l <= ch->top && vch->nonpinned; l++)
+			for (uint32_t k = 0; k < vch->pre[l].n; k++)
+				o->used_leaves += vch->pre[l].v[k]->used;
+		for (uint16_t p = 0; p < vc->npins; p++) {
+			const struct sched__pin *pin = &s->pins[vc->pins[p]];
+			if (pin->chain == c) {
+				o->quota_leaves += pin->phys->total;
+				o->used_leaves += pin->virt->used;
+			}
+		}
+	}
+	for (const struct sched__group *g = s->groups.head; g; g = g->next)
+		if (g->vc == vc->index && !g->has_virt)
+			for (uint32_t k = 0; k < g->nleaves; k++)
+				if (g->phys[k] && g->phys[k]->chain >= first && g->phys[k]->chain < first + n)
+					out[g->phys[k]->chain - first].opportunistic_leaves++;
+}
+
 int sched_vc_chain_get(const struct sched *s, const char *vcname, size_t chain, struct sched_vc_chain_info *out)
 {
 	const struct sched__vc *vc = sched__vc_find(s, vcname);
 	if (!vc || chain >= s->nchains)
 		return GERR_NOT_FOUND;
-	const struct sched__chain *ch = &s->chains[chain];
-	const struct sched__vchain *vch = &vc->chains[chain];
-	memset(out, 0, sizeof(*out));
-	out->chain = ch->name;
-	out->leaf_type = ch->leaf_type;
-	out->present = vch->present;
-	out->quota_leaves = vch->quota_leaves;
-	for (int l = 1; l <= ch->top && vch->nonpinned; l++)
-		for (uint32_t k = 0; k < vch->pre[l].n; k++)
-			out->used_leaves += vch->pre[l].v[k]->used;
-	for (uint16_t p = 0; p < vc->npins; p++) {
-		const struct sched__pin *pin = &s->pins[vc->pins[p]];
-		if (pin->chain != chain)
-			continue;
-		out->quota_leaves += pin->phys->total;
-		out->used_leaves += pin->virt->used;
-	}
-	for (const struct sched__group *g = s->groups.head; g; g = g->next)
-		if (g->vc == vc->index && !g->has_virt)
-			for (uint32_t k = 0; k < g->nleaves; k++)
-				out->opportunistic_leaves += g->phys[k] && g->phys[k]->chain == chain;
+	vc_chains(s, vc, chain, 1, out);
+	return 0;
+}
+
+int sched_vc_chains_get(const struct sched *s, size_t i, struct sched_vc_chain_info *out)
+{
+	if (i >= s->nvcs)
+		return GERR_NOT_FOUND;
+	vc_chains(s, &s->vcs[i], 0, s->nchains, out);
 	return 0;
 }
 

@@ -341,6 +341,9 @@ struct sched_vc_chain_info {
 /* 0, or GERR_NOT_FOUND for an unknown VC or a chain index past
  * sched_chain_count. */
 int sched_vc_chain_get(const struct sched *s, const char *vc, size_t chain, struct sched_vc_chain_info *out);
+/* The same for VC i (as sched_vc_get) and every chain at once, out[c] for
+ * each c < sched_chain_count, walking its groups once. 0, or GERR_NOT_FOUND. */
+int sched_vc_chains_get(const struct sched *s, size_t i, struct sched_vc_chain_info *out);
 
 struct sched_cell_info {
 	const char *address;          /* virtual address, e.g. "VC1/2" */

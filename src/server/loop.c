@@ -96,20 +96,21 @@ static json_t *snapshot(struct loop *l)
 		json_object_set_new(skus, k->name, json_pack("{s:f, s:f, s:f}", "cpu", k->cpu, "memory", k->memory_mb,
 		                                             "gpu", k->gpu));
 	}
+	/* each VC's share per chain, priced at the chain's SKU (NULL: no figures) */
+	size_t nchains = sched_chain_count(l->sched);
+	struct sched_vc_chain_info *chains = calloc(nchains ? nchains : 1, sizeof(*chains));
 	for (size_t i = 0; i < sched_vc_count(l->sched); i++) {
 		struct sched_vc_info v;
 		if (sched_vc_get(l->sched, i, NULL, &v))
 			continue;
 		const struct cluster_vc *cv = cluster_vc(l->cluster, v.name);
 		struct res used_res = { 0 }, quota_res = { 0 };
-		for (size_t c = 0; c < sched_chain_count(l->sched); c++) {
-			struct sched_vc_chain_info ci;
-			if (sched_vc_chain_get(l->sched, v.name, c, &ci))
-				continue;
-			const struct sched_sku *k = sched_sku_find(l->sched, ci.leaf_type);
-			res_add(&used_res, ci.used_leaves + ci.opportunistic_leaves, k);
-			res_add(&quota_res, ci.quota_leaves, k);
-		}
+		if (chains && sched_vc_chains_get(l->sched, i, chains) == 0)
+			for (size_t c = 0; c < nchains; c++) {
+				const struct sched_sku *k = sched_sku_find(l->sched, chains[c].leaf_type);
+				res_add(&used_res, chains[c].used_leaves + chains[c].opportunistic_leaves, k);
+				res_add(&quota_res, chains[c].quota_leaves, k);
+			}
 		const struct vc_count *cnt = hmap_get(&l->vc_counts, v.name);
 		int64_t waiting = cnt ? cnt->waiting : 0, placed = cnt ? cnt->placed : 0;
 		double cap = total ? 100.0 * (double)v.quota_leaves / (double)total : 0;
@@ -127,6 +128,7 @@ static json_t *snapshot(struct loop *l)
 			"doomedBadCells", (json_int_t)v.doomed_cells, "waitingJobs", (json_int_t)waiting, "placedJobs",
 			(json_int_t)placed, "skuTypes", skulist));
 	}
+	free(chains);
 	for (size_t i = 0; i < sched_node_count(l->sched); i++) {
 		struct sched_node_info n;
 		if (sched_node_get(l->sched, i, NULL, &n))

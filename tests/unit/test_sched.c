@@ -574,6 +574,23 @@ static void vc_figures_per_chain_count_pinned_cells_and_opportunistic_use(void *
 
 	assert_int_equal(sched_vc_chain_get(s, "zz", 0, &ci), GERR_NOT_FOUND);
 	assert_int_equal(sched_vc_chain_get(s, "a", sched_chain_count(s), &ci), GERR_NOT_FOUND);
+	/* every chain at once (what the server's snapshot asks) gives the same figures */
+	struct sched_vc_chain_info all[8];
+	assert_true(sched_chain_count(s) <= 8);
+	for (size_t i = 0; i < sched_vc_count(s); i++) {
+		struct sched_vc_info v;
+		assert_int_equal(sched_vc_get(s, i, NULL, &v), 0);
+		assert_int_equal(sched_vc_chains_get(s, i, all), 0);
+		for (size_t c = 0; c < sched_chain_count(s); c++) {
+			assert_int_equal(sched_vc_chain_get(s, v.name, c, &ci), 0);
+			assert_string_equal(all[c].chain, ci.chain);
+			assert_int_equal(all[c].present, ci.present);
+			assert_int_equal(all[c].quota_leaves, ci.quota_leaves);
+			assert_int_equal(all[c].used_leaves, ci.used_leaves);
+			assert_int_equal(all[c].opportunistic_leaves, ci.opportunistic_leaves);
+		}
+	}
+	assert_int_equal(sched_vc_chains_get(s, sched_vc_count(s), all), GERR_NOT_FOUND);
 	sched_result_fini(&r);
 	sched_free(s);
 }
