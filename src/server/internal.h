@@ -27,7 +27,8 @@ struct cluster {
 	} *vcs;
 	size_t nvcs;
 	struct spec_cluster spec;     /* points at the above */
-	/* nodes the config declares, and whether their GPUs are real */
+	/* the scheduler's nodes, in its order (node i is sched_node_get's i):
+	 * address, and whether their GPUs are real */
 	struct cluster_node {
 		char *name;
 		char *address;

@@ -133,10 +133,7 @@ static json_t *snapshot(struct loop *l)
 		struct sched_node_info n;
 		if (sched_node_get(l->sched, i, NULL, &n))
 			continue;
-		const struct cluster_node *cn = NULL;
-		for (size_t k = 0; k < l->cluster->nnodes && !cn; k++)
-			if (!strcmp(l->cluster->nodes[k].name, n.name))
-				cn = &l->cluster->nodes[k];
+		const struct cluster_node *cn = i < l->cluster->nnodes ? &l->cluster->nodes[i] : NULL;
 		/* n.used counts every used leaf, opportunistic ones included */
 		json_array_append_new(nodes, json_pack("{s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i}", "name", n.name,
 		                                       "address", cn ? cn->address : "", "healthy", n.healthy,
